@@ -1,0 +1,1 @@
+"""di_backend: Backstage's backend system for Python."""
