@@ -15,11 +15,18 @@ _RULE = (
 )
 
 
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
 def validate_plugin_id(plugin_id: str) -> None:
     """Raise :class:`InvalidIdError` for a bad plugin id; warn for an underscore id."""
-    if isinstance(plugin_id, str) and ID_PATTERN.match(plugin_id):
+    if not _is_str(plugin_id):
+        msg = f"Invalid pluginId {plugin_id!r}, {_RULE}"
+        raise InvalidIdError(msg)
+    if ID_PATTERN.match(plugin_id):
         return
-    if isinstance(plugin_id, str) and _OLD_ID_PATTERN.match(plugin_id):
+    if _OLD_ID_PATTERN.match(plugin_id):
         warnings.warn(
             f"WARNING: The pluginId '{plugin_id}' will be invalid soon, please change it to "
             f"match the pattern /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/i "
@@ -34,9 +41,12 @@ def validate_plugin_id(plugin_id: str) -> None:
 
 def validate_module_id(plugin_id: str, module_id: str) -> None:
     """Raise :class:`InvalidIdError` for a bad module id; warn for an underscore id."""
-    if isinstance(module_id, str) and ID_PATTERN.match(module_id):
+    if not _is_str(module_id):
+        msg = f"Invalid moduleId {module_id!r} for plugin '{plugin_id}', {_RULE}"
+        raise InvalidIdError(msg)
+    if ID_PATTERN.match(module_id):
         return
-    if isinstance(module_id, str) and _OLD_ID_PATTERN.match(module_id):
+    if _OLD_ID_PATTERN.match(module_id):
         warnings.warn(
             f"WARNING: The moduleId '{module_id}' for plugin '{plugin_id}', will be invalid "
             "soon, please change it to match the pattern /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/i "

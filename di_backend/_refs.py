@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, Literal, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 if TYPE_CHECKING:
     from di_backend._factories import ServiceFactory
@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 __all__ = [
-    "AnyRef",
-    "AnyServiceRef",
     "ExtensionPoint",
     "MultitonServiceRef",
     "Scope",
@@ -40,15 +38,15 @@ class _BaseServiceRef(Generic[T]):
     _id: str
     _scope: Scope
     _default_factory: Callable[..., ServiceFactory[T]] | None
-    multiton: bool = False
 
     def __init__(
         self,
-        id: str,  # noqa: A002 - the contract's keyword
+        id: str,
         scope: ScopeName = Scope.PLUGIN,
         default_factory: Callable[..., ServiceFactory[T]] | None = None,
     ) -> None:
-        if not isinstance(id, str) or not id:
+        checked: object = id  # callers without a type checker may pass anything
+        if not isinstance(checked, str) or not checked:
             msg = f"A service ref id must be a non-empty string, got {id!r}"
             raise TypeError(msg)
         object.__setattr__(self, "_id", id)
@@ -66,6 +64,11 @@ class _BaseServiceRef(Generic[T]):
         return self._scope
 
     @property
+    def multiton(self) -> bool:
+        """Whether many factories may be installed (injected as ``list[T]``)."""
+        return False
+
+    @property
     def default_factory(self) -> Callable[..., ServiceFactory[T]] | None:
         """The fallback used when no factory for this id is installed."""
         return self._default_factory
@@ -75,11 +78,11 @@ class _BaseServiceRef(Generic[T]):
         raise AttributeError(msg)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and isinstance(other, _BaseServiceRef)
-            and other._id == self._id
-            and other._scope == self._scope
+        if type(other) is not type(self):
+            return False
+        return (getattr(other, "_id", None), getattr(other, "_scope", None)) == (
+            self._id,
+            self._scope,
         )
 
     def __hash__(self) -> int:
@@ -103,7 +106,11 @@ class ServiceRef(_BaseServiceRef[T]):
     """
 
     __slots__ = ()
-    multiton: Literal[False] = False
+
+    @property
+    def multiton(self) -> Literal[False]:
+        """Always ``False``."""
+        return False
 
 
 class MultitonServiceRef(_BaseServiceRef[T]):
@@ -116,7 +123,11 @@ class MultitonServiceRef(_BaseServiceRef[T]):
     """
 
     __slots__ = ()
-    multiton: Literal[True] = True
+
+    @property
+    def multiton(self) -> Literal[True]:
+        """Always ``True``."""
+        return True
 
 
 class ExtensionPoint(Generic[T]):
@@ -125,8 +136,9 @@ class ExtensionPoint(Generic[T]):
     __slots__ = ("_id",)
     _id: str
 
-    def __init__(self, id: str) -> None:  # noqa: A002 - the contract's keyword
-        if not isinstance(id, str) or not id:
+    def __init__(self, id: str) -> None:
+        checked: object = id  # callers without a type checker may pass anything
+        if not isinstance(checked, str) or not checked:
             msg = f"An extension point id must be a non-empty string, got {id!r}"
             raise TypeError(msg)
         object.__setattr__(self, "_id", id)
@@ -152,17 +164,16 @@ class ExtensionPoint(Generic[T]):
     __str__ = __repr__
 
 
-AnyServiceRef: TypeAlias = "ServiceRef[object] | MultitonServiceRef[object]"
-"""Any service ref, whatever it carries (used internally and in signatures of tools)."""
-
-AnyRef: TypeAlias = "ServiceRef[object] | MultitonServiceRef[object] | ExtensionPoint[object]"
-"""Anything ``inject`` accepts."""
+# Internal aliases: "a ref of whatever type". Refs are invariant (so a factory's
+# return type is checked against its ref), hence Any rather than object here.
+AnyServiceRef: TypeAlias = "ServiceRef[Any] | MultitonServiceRef[Any]"
+AnyRef: TypeAlias = "ServiceRef[Any] | MultitonServiceRef[Any] | ExtensionPoint[Any]"
 
 
 @overload
 def create_service_ref(
     *,
-    id: str,  # noqa: A002
+    id: str,
     scope: ScopeName = ...,
     multiton: Literal[False] = False,
     default_factory: Callable[[ServiceRef[T]], ServiceFactory[T]] | None = None,
@@ -172,7 +183,7 @@ def create_service_ref(
 @overload
 def create_service_ref(
     *,
-    id: str,  # noqa: A002
+    id: str,
     scope: ScopeName = ...,
     multiton: Literal[True],
     default_factory: Callable[[MultitonServiceRef[T]], ServiceFactory[T]] | None = None,
@@ -181,7 +192,7 @@ def create_service_ref(
 
 def create_service_ref(
     *,
-    id: str,  # noqa: A002
+    id: str,
     scope: ScopeName = Scope.PLUGIN,
     multiton: bool = False,
     default_factory: Callable[..., ServiceFactory[T]] | None = None,
@@ -206,7 +217,8 @@ def create_service_ref(
     return ServiceRef(id, scope, default_factory)
 
 
-def create_extension_point(*, id: str) -> ExtensionPoint[T]:  # noqa: A002
+# T appears only in the return type on purpose: the caller must annotate the variable.
+def create_extension_point(*, id: str) -> ExtensionPoint[T]:  # pyright: ignore[reportInvalidTypeVarUse]
     """Create a typed extension point; annotate the variable with what it carries.
 
     Example::

@@ -7,7 +7,7 @@ from typing import Protocol, TypeAlias, runtime_checkable
 
 __all__ = ["ConfigService", "JsonValue", "RootConfigService"]
 
-JsonValue: TypeAlias = "str | int | float | bool | None | list[JsonValue] | dict[str, JsonValue]"
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
 """A value that configuration can hold."""
 
 

@@ -1,0 +1,38 @@
+# Two entry points: `make run` (the example backend) and `make check` (everything CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run check lint typecheck typings test docs bench
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,http]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	cd docs/examples && PYTHONPATH=. ../../$(BIN)/di-backend start --config app-config.yaml
+
+check: install lint typecheck test docs
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy --strict and pyright strict over di_backend/, tests/ and typings/ (pyproject.toml).
+typecheck:
+	$(BIN)/mypy
+	$(BIN)/pyright
+
+test:
+	$(BIN)/pytest
+
+docs:
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+bench: install
+	$(BIN)/python bench/startup.py

@@ -1,0 +1,205 @@
+"""Service cells: what dependency-injector's providers produce for each service instance.
+
+The container's providers stay in dependency-injector's fast synchronous mode
+(a warm provider call costs about 0.1 µs, an async-mode one 1.4 µs). A provider
+call returns a :class:`ServiceCell`, created exactly once per root service,
+per plugin service and per root context, with the cells of its dependencies.
+The cell runs the user's (sync, async or generator) factory on the first
+``await cell.get()`` and caches the value or the error; concurrent first
+callers wait for the one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import types
+from collections.abc import AsyncGenerator, Generator
+from typing import Final, cast
+
+from di_backend._factories import ServiceFactory
+from di_backend._inject import CallSpec
+from di_backend._refs import Scope
+from di_backend.errors import ServiceInstantiationError, describe_error
+
+__all__ = ["Binding", "ServiceCell", "Teardowns", "resolve_value"]
+
+_NEW: Final = 0
+_RUNNING: Final = 1
+_DONE: Final = 2
+_FAILED: Final = 3
+
+
+class Teardowns:
+    """Generators of generator factories, closed in reverse creation order at stop."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, Generator[object] | AsyncGenerator[object]]] = []
+
+    def add(self, service_id: str, generator: Generator[object] | AsyncGenerator[object]) -> None:
+        """Remember a generator to finish at stop."""
+        self._items.append((service_id, generator))
+
+    async def close_all(self) -> list[tuple[str, BaseException]]:
+        """Finish every generator, newest first; return ``(service id, error)`` failures."""
+        failures: list[tuple[str, BaseException]] = []
+        while self._items:
+            service_id, generator = self._items.pop()
+            try:
+                if isinstance(generator, types.AsyncGeneratorType):
+                    await anext(generator)
+                else:
+                    next(generator)  # type: ignore[arg-type]
+            except (StopIteration, StopAsyncIteration):
+                continue
+            except Exception as err:
+                failures.append((service_id, err))
+                continue
+            msg = f"The generator factory of service '{service_id}' yielded more than once"
+            failures.append((service_id, ServiceInstantiationError(msg)))
+        return failures
+
+
+class Binding:
+    """What every cell of one factory (or of its root context) shares."""
+
+    __slots__ = ("call", "is_context", "multiton_deps", "scope", "service_id", "teardowns")
+
+    def __init__(
+        self, factory: ServiceFactory[object], teardowns: Teardowns, *, context: bool
+    ) -> None:
+        spec = factory.context if context else factory.call
+        assert spec is not None
+        self.call: CallSpec = spec
+        self.is_context = context
+        self.service_id = factory.service.id
+        self.scope = factory.service.scope
+        self.teardowns = teardowns
+        self.multiton_deps = frozenset(
+            dep.name for dep in spec.deps if getattr(dep.ref, "multiton", False)
+        )
+
+    def wrap_error(self, error: Exception, plugin_id: str | None) -> Exception:
+        """Say which service failed (root factory errors pass through, as in Backstage)."""
+        if self.is_context:
+            msg = (
+                f"Failed to instantiate service '{self.service_id}' because "
+                f"create_root_context threw an error, {describe_error(error)}"
+            )
+        elif self.scope is Scope.PLUGIN:
+            msg = (
+                f"Failed to instantiate service '{self.service_id}' for '{plugin_id}' because "
+                f"the factory function threw an error, {describe_error(error)}"
+            )
+        else:
+            return error
+        wrapped = ServiceInstantiationError(msg)
+        wrapped.__cause__ = error
+        return wrapped
+
+
+async def resolve_value(value: object) -> object:
+    """Turn what a provider returned (a cell, or an override's plain value) into the value."""
+    if type(value) is ServiceCell:
+        if value._state == _DONE:
+            return value._value
+        return await value.get()
+    return value
+
+
+class ServiceCell:
+    """One service instance, created by a provider; runs its factory once on demand."""
+
+    __slots__ = ("_binding", "_ctx", "_deps", "_plugin_id", "_state", "_value", "_waiters")
+
+    def __init__(
+        self, binding: Binding, ctx: object, plugin_id: str | None, /, **deps: object
+    ) -> None:
+        self._binding = binding
+        self._ctx = ctx
+        self._plugin_id = plugin_id
+        self._deps = deps
+        self._state = _NEW
+        self._value: object = None
+        self._waiters: list[asyncio.Future[object]] | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the factory has produced the value."""
+        return self._state == _DONE
+
+    def peek(self) -> object:
+        """Return the value if it was produced, else ``None``."""
+        return self._value if self._state == _DONE else None
+
+    async def get(self) -> object:
+        """Return the service, running the factory on the first call only."""
+        state = self._state
+        if state == _DONE:
+            return self._value
+        if state == _FAILED:
+            raise self._value  # type: ignore[misc]
+        if state == _RUNNING:
+            waiter: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            return await waiter
+        self._state = _RUNNING
+        try:
+            value = await self._build()
+        except Exception as err:
+            error = self._binding.wrap_error(err, self._plugin_id)
+            self._state, self._value = _FAILED, error
+            self._wake(None, error)
+            if error is err:
+                raise
+            raise error from err
+        self._state, self._value = _DONE, value
+        self._deps = {}  # the dependencies are no longer needed; let them go
+        self._wake(value, None)
+        return value
+
+    def _wake(self, value: object, error: Exception | None) -> None:
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                if error is None:
+                    waiter.set_result(value)
+                else:
+                    waiter.set_exception(error)
+
+    async def _build(self) -> object:
+        binding = self._binding
+        kwargs: dict[str, object] = {}
+        for name, dep in self._deps.items():
+            if name in binding.multiton_deps and type(dep) is list:
+                kwargs[name] = [await resolve_value(item) for item in cast("list[object]", dep)]
+            else:
+                kwargs[name] = await resolve_value(dep)
+        func = binding.call.func
+        if binding.call.has_context:
+            result = func(await resolve_value(self._ctx), **kwargs)
+        else:
+            result = func(**kwargs)
+        if inspect.isawaitable(result):
+            return await result
+        generator: Generator[object] | AsyncGenerator[object]
+        if isinstance(result, types.GeneratorType):
+            generator = cast("Generator[object]", result)
+            value = next(generator, _MISSING)
+        elif isinstance(result, types.AsyncGeneratorType):
+            generator = cast("AsyncGenerator[object]", result)
+            value = await anext(generator, _MISSING)
+        else:
+            return result
+        if value is _MISSING:
+            msg = f"The generator factory of service '{binding.service_id}' did not yield a value"
+            raise ServiceInstantiationError(msg)
+        binding.teardowns.add(binding.service_id, generator)
+        return value
+
+
+_MISSING: Final = object()

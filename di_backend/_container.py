@@ -1,0 +1,241 @@
+"""The dependency-injector containers of one backend (the only module importing it).
+
+Provider layout, chosen so dependency-injector's fast synchronous paths carry
+the load (measured in ``docs/performance.md``):
+
+* ``root``: a ``DynamicContainer`` with one ``Singleton`` per root ref (a
+  ``List`` of them for a multiton ref). Its kwargs are the providers of the
+  factory's root dependencies, so dependency-injector resolves the graph.
+* ``contexts``: a ``Singleton`` per plugin-scoped factory with a
+  ``create_root_context``, wired to root providers; it runs once per factory.
+* ``templates``: a ``Factory`` per plugin-scoped ref (per factory for a
+  multiton), built once per backend and wired to the root providers and the
+  root-context singleton. Building a ``Singleton`` costs about 7 µs and
+  copying one per plugin far more, so plugins share these templates.
+* one ``DynamicContainer`` per plugin, holding ``core.pluginMetadata`` as an
+  ``Object`` and, for each plugin-scoped ref that plugin uses, an ``Object``
+  with the cell the template made for it (a ``List`` of them for a multiton).
+  Root dependencies reach a plugin only through the root providers, so root
+  instances are shared by every plugin.
+
+Providers return :class:`~di_backend._cells.ServiceCell` objects; a cell
+runs its factory once. Overrides are ``provider.override(Object(value))``:
+on the root provider, on the template (every plugin) or on one plugin's
+provider; :meth:`ServiceContainer.reset_overrides` undoes them all and resets
+the singletons, so nothing built from a fake survives the override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeAlias, cast
+
+from dependency_injector import containers, providers
+
+from di_backend._cells import Binding, ServiceCell, Teardowns, resolve_value
+from di_backend._factories import ServiceFactory
+from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
+
+__all__ = ["ServiceContainer"]
+
+# dependency-injector's stubs type every provider as Provider[Any]; inside this
+# module a provider is always one of ours, producing a cell, a list of cells or
+# an override's value, so `object` is the honest element type.
+Provider: TypeAlias = "providers.Provider[object]"
+PLUGIN_METADATA_ID = "core.pluginMetadata"
+
+
+class _PluginMetadata:
+    """The per-plugin ``core.pluginMetadata`` object."""
+
+    __slots__ = ("_plugin_id",)
+
+    def __init__(self, plugin_id: str) -> None:
+        self._plugin_id = plugin_id
+
+    def get_id(self) -> str:
+        """Return the plugin id."""
+        return self._plugin_id
+
+    def __repr__(self) -> str:
+        return f"PluginMetadata({self._plugin_id!r})"
+
+
+class ServiceContainer:
+    """Builds providers on first use and resolves refs through them."""
+
+    __slots__ = (
+        "_contexts",
+        "_lookup",
+        "_overridden",
+        "_overrides",
+        "_plugin_deps",
+        "_plugins",
+        "_root",
+        "_template_lists",
+        "_templates",
+        "teardowns",
+    )
+
+    def __init__(self, lookup: Callable[[AnyServiceRef], Sequence[ServiceFactory[object]]]) -> None:
+        """Create the containers; ``lookup`` returns the factories serving a ref."""
+        self._lookup = lookup
+        self._root = containers.DynamicContainer()
+        self._contexts = containers.DynamicContainer()
+        self._templates = containers.DynamicContainer()
+        self._template_lists: dict[str, list[Provider]] = {}
+        # the plugin-scoped dependencies each template receives at call time
+        self._plugin_deps: dict[Provider, tuple[tuple[str, AnyServiceRef], ...]] = {}
+        self._plugins: dict[str, containers.DynamicContainer] = {}
+        self._overrides: dict[tuple[str, str | None], object] = {}
+        self._overridden: list[Provider] = []
+        self.teardowns = Teardowns()
+
+    def __repr__(self) -> str:
+        return (
+            f"<ServiceContainer(root={len(self._root.providers)}, "
+            f"templates={len(self._template_lists)}, plugins={len(self._plugins)})>"
+        )
+
+    # -- building providers -------------------------------------------------
+
+    @staticmethod
+    def _list(items: list[Provider]) -> Provider:
+        # The stub types List as Provider[list[Any]]; it produces a list of cells,
+        # which callers treat as an object and check with `type(x) is list`.
+        return cast("Provider", providers.List(*items))
+
+    def _apply_override(self, key: tuple[str, str | None], provider: Provider) -> None:
+        if key in self._overrides:
+            provider.override(providers.Object(self._overrides[key]))  # pyright: ignore[reportUnknownMemberType]
+            self._overridden.append(provider)
+
+    def _cell_provider(self, factory: ServiceFactory[object], *, context: bool) -> Provider:
+        spec = factory.context if context else factory.call
+        assert spec is not None
+        kwargs = {
+            dep.name: self._root_provider(dep.ref)
+            for dep in spec.deps
+            if not isinstance(dep.ref, ExtensionPoint) and dep.ref.scope is Scope.ROOT
+        }
+        binding = Binding(factory, self.teardowns, context=context)
+        if context or factory.service.scope is Scope.ROOT:
+            return providers.Singleton(ServiceCell, binding, None, None, **kwargs)
+        ctx = self._context_provider(factory) if factory.context is not None else None
+        template: Provider = providers.Factory(ServiceCell, binding, ctx, **kwargs)
+        self._plugin_deps[template] = tuple(
+            (dep.name, dep.ref)
+            for dep in spec.deps
+            if not isinstance(dep.ref, ExtensionPoint) and dep.ref.scope is Scope.PLUGIN
+        )
+        return template
+
+    def _context_provider(self, factory: ServiceFactory[object]) -> Provider:
+        name = f"{factory.service.id}#context@{id(factory):x}"
+        existing = self._contexts.providers.get(name)
+        if existing is not None:
+            return existing
+        provider = self._cell_provider(factory, context=True)
+        self._contexts.set_provider(name, provider)
+        return provider
+
+    def _root_provider(self, ref: AnyServiceRef) -> Provider:
+        existing = self._root.providers.get(ref.id)
+        if existing is not None:
+            return existing
+        cells = [self._cell_provider(f, context=False) for f in self._lookup(ref)]
+        provider = self._list(cells) if ref.multiton else cells[0]
+        self._apply_override((ref.id, None), provider)
+        self._root.set_provider(ref.id, provider)
+        return provider
+
+    def _templates_of(self, ref: AnyServiceRef) -> list[Provider]:
+        existing = self._template_lists.get(ref.id)
+        if existing is not None:
+            return existing
+        templates = [self._cell_provider(f, context=False) for f in self._lookup(ref)]
+        for index, template in enumerate(templates):
+            name = f"{ref.id}[{index}]" if ref.multiton else ref.id
+            self._apply_override((name, None), template)
+            self._templates.set_provider(name, template)
+        self._template_lists[ref.id] = templates
+        return templates
+
+    def _plugin_container(self, plugin_id: str) -> containers.DynamicContainer:
+        container = self._plugins.get(plugin_id)
+        if container is None:
+            container = containers.DynamicContainer()
+            container.set_provider(PLUGIN_METADATA_ID, providers.Object(_PluginMetadata(plugin_id)))
+            self._plugins[plugin_id] = container
+        return container
+
+    def _plugin_provider(self, ref: AnyServiceRef, plugin_id: str) -> Provider:
+        container = self._plugin_container(plugin_id)
+        existing = container.providers.get(ref.id)
+        if existing is not None:
+            return existing
+        cells: list[Provider] = []
+        for template in self._templates_of(ref):
+            plugin_deps = {
+                name: self.provide(dep, plugin_id) for name, dep in self._plugin_deps[template]
+            }
+            cells.append(providers.Object(template(plugin_id, **plugin_deps)))
+        provider = self._list(cells) if ref.multiton else cells[0]
+        self._apply_override((ref.id, plugin_id), provider)
+        container.set_provider(ref.id, provider)
+        return provider
+
+    # -- resolving ------------------------------------------------------------
+
+    def provide(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
+        """Call the provider of ``ref`` (built on first use): a cell, cells or a value."""
+        if ref.scope is Scope.ROOT:
+            provider = self._root_provider(ref)
+        elif ref.id == PLUGIN_METADATA_ID and plugin_id is not None:
+            provider = self._plugin_container(plugin_id).providers[PLUGIN_METADATA_ID]
+        else:
+            assert plugin_id is not None, f"{ref} needs a plugin id"
+            provider = self._plugin_provider(ref, plugin_id)
+        return provider()
+
+    async def get(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
+        """Return the instance of ``ref`` (a list for a multiton), creating it once."""
+        provided = self.provide(ref, plugin_id)
+        if ref.multiton and type(provided) is list:
+            return [await resolve_value(item) for item in cast("list[object]", provided)]
+        return await resolve_value(provided)
+
+    def peek(self, ref: AnyServiceRef, plugin_id: str | None) -> object | None:
+        """Return the instance of ``ref`` if it was already created, else ``None``."""
+        if ref.scope is Scope.ROOT:
+            provider = self._root.providers.get(ref.id)
+        else:
+            container = self._plugins.get(plugin_id or "")
+            provider = None if container is None else container.providers.get(ref.id)
+        if provider is None:
+            return None
+        provided = provider()
+        if type(provided) is ServiceCell:
+            return provided.peek()
+        return None if type(provided) is list else provided
+
+    # -- overrides ------------------------------------------------------------
+
+    def override(self, ref: AnyServiceRef, value: object, plugin_id: str | None = None) -> None:
+        """Make ``ref`` resolve to ``value`` (for one plugin, or everywhere).
+
+        Must be called before the ref is first resolved; the value replaces
+        what the factory would have produced.
+        """
+        name = ref.id if plugin_id is not None or not ref.multiton else f"{ref.id}[0]"
+        self._overrides[(name, plugin_id)] = value
+
+    def reset_overrides(self) -> None:
+        """Undo every override and reset every singleton built while they applied."""
+        for provider in self._overridden:
+            provider.reset_override()
+        self._overridden.clear()
+        self._overrides.clear()
+        for container in (self._root, self._contexts):
+            container.reset_singletons()
+        self._plugins.clear()

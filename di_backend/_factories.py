@@ -1,0 +1,176 @@
+"""Service factories: how a service ref gets its instances."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Concatenate, Generic, Literal, TypeAlias, TypeVar, overload
+
+from di_backend._features import BackendFeature
+from di_backend._inject import CallSpec, read_dependencies
+from di_backend._refs import AnyServiceRef, ExtensionPoint, MultitonServiceRef, Scope, ServiceRef
+from di_backend.errors import InvalidDependencyError, InvalidFeatureError
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+C = TypeVar("C")
+
+__all__ = ["Initialization", "ServiceFactory", "create_service_factory"]
+
+Initialization: TypeAlias = Literal["always", "lazy"]
+"""``"always"``: created at start even if unused; ``"lazy"``: created when first needed."""
+
+FactoryResult: TypeAlias = "T | Awaitable[T] | Iterator[T] | AsyncIterator[T]"
+
+
+class ServiceFactory(BackendFeature, Generic[T_co]):
+    """Produces the instances of one service ref; a backend feature.
+
+    Create it with :func:`create_service_factory`. Adding it to a backend
+    overrides the default factory for its ref.
+
+    Attributes:
+        service: the ref it produces.
+        initialization: ``"always"`` or ``"lazy"``.
+    """
+
+    __slots__ = ("_service", "call", "context", "initialization")
+
+    def __init__(
+        self,
+        service: ServiceRef[T_co] | MultitonServiceRef[T_co],
+        call: CallSpec,
+        context: CallSpec | None,
+        initialization: Initialization,
+    ) -> None:
+        self._service: AnyServiceRef = service
+        self.call = call
+        self.context = context
+        self.initialization: Initialization = initialization
+
+    @property
+    def service(self) -> AnyServiceRef:
+        """The ref this factory produces."""
+        return self._service
+
+    @property
+    def deps(self) -> tuple[AnyServiceRef, ...]:
+        """The refs the factory and its root context depend on (no duplicates)."""
+        refs: dict[str, AnyServiceRef] = {}
+        for spec in (self.context, self.call):
+            if spec is not None:
+                for dep in spec.deps:
+                    if not isinstance(dep.ref, ExtensionPoint):
+                        refs.setdefault(dep.ref.id, dep.ref)
+        return tuple(refs.values())
+
+    def __repr__(self) -> str:
+        return f"ServiceFactory({self.service}, {self.call.description})"
+
+
+def _check_scopes(service: AnyServiceRef, spec: CallSpec, *, context: bool) -> None:
+    for dep in spec.deps:
+        if isinstance(dep.ref, ExtensionPoint):
+            msg = (
+                f"Service factory for '{service.id}' ('{spec.description}') depends on "
+                f"extension point '{dep.ref.id}'; only module inits may depend on extension points"
+            )
+            raise InvalidDependencyError(msg)
+        if dep.ref.scope is Scope.ROOT:
+            continue
+        if service.scope is Scope.ROOT:
+            msg = (
+                f"Failed to instantiate 'root' scoped service '{service.id}' because it "
+                f"depends on '{dep.ref.scope}' scoped service '{dep.ref.id}'."
+            )
+            raise InvalidDependencyError(msg)
+        if context:
+            msg = (
+                f"The create_root_context of service '{service.id}' ('{spec.description}') "
+                f"depends on 'plugin' scoped service '{dep.ref.id}'; it runs once per "
+                "factory and receives root scoped services only"
+            )
+            raise InvalidDependencyError(msg)
+
+
+@overload
+def create_service_factory(
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[..., T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    *,
+    create_root_context: None = None,
+    initialization: Initialization | None = None,
+) -> ServiceFactory[T]: ...
+@overload
+def create_service_factory(
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[Concatenate[C, ...], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    *,
+    create_root_context: Callable[..., Awaitable[C]],
+    initialization: Initialization | None = None,
+) -> ServiceFactory[T]: ...
+@overload
+def create_service_factory(
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[Concatenate[C, ...], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    *,
+    create_root_context: Callable[..., C],
+    initialization: Initialization | None = None,
+) -> ServiceFactory[T]: ...
+def create_service_factory(
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[..., object],
+    *,
+    create_root_context: Callable[..., object] | None = None,
+    initialization: Initialization | None = None,
+) -> ServiceFactory[T]:
+    """Create the factory of a service ref.
+
+    Args:
+        service: the ref it produces; the factory's return type must match it.
+        factory: a plain, ``async``, generator or async-generator function whose
+            parameters are ``inject(...)`` dependencies. A generator yields the
+            service once; the code after ``yield`` runs when the backend stops.
+        create_root_context: plugin scope only: runs once per factory with root
+            dependencies; its result is the factory's first parameter.
+        initialization: default ``"always"`` for root scope, ``"lazy"`` for plugin scope.
+
+    Returns:
+        A :class:`ServiceFactory`, usable with ``Backend.add``.
+
+    Raises:
+        InvalidFeatureError: ``service`` is not a service ref, or a bad option.
+        InvalidDependencyError: a parameter lacks ``inject(...)``, or a root
+            service depends on a plugin-scoped one.
+    """
+    checked: object = service  # callers without a type checker may pass anything
+    if not isinstance(checked, ServiceRef | MultitonServiceRef):
+        msg = f"create_service_factory expects a service ref, got {service!r}"
+        raise InvalidFeatureError(msg)
+    if initialization not in (None, "always", "lazy"):
+        msg = (
+            f"Invalid initialization {initialization!r} for service '{service.id}', "
+            "expected 'always' or 'lazy'"
+        )
+        raise InvalidFeatureError(msg)
+    if create_root_context is not None and service.scope is Scope.ROOT:
+        msg = (
+            f"Service factory for root scoped service '{service.id}' cannot have a "
+            "create_root_context; root services are created once already"
+        )
+        raise InvalidFeatureError(msg)
+    ref: AnyServiceRef = service
+    context: CallSpec | None = None
+    if create_root_context is not None:
+        context = read_dependencies(
+            create_root_context, what=f"create_root_context of service '{service.id}'"
+        )
+        _check_scopes(ref, context, context=True)
+    call = read_dependencies(
+        factory,
+        what=f"service factory for '{service.id}'",
+        context=create_root_context is not None,
+    )
+    _check_scopes(ref, call, context=False)
+    if initialization is None:
+        initialization = "always" if service.scope is Scope.ROOT else "lazy"
+    return ServiceFactory(service, call, context, initialization)

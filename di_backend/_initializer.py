@@ -1,0 +1,294 @@
+"""The initializer: starts a validated wiring plan and stops it again.
+
+Order (Backstage's): eager root services; then every plugin concurrently —
+its eager plugin services, its modules in a parallel topological order, its
+init, its startup hooks; root startup hooks once every plugin is done.
+``stop`` runs root before-shutdown hooks, plugin shutdown hooks, root
+shutdown hooks and generator-factory teardowns, also after a failed start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+from collections.abc import Sequence
+
+from di_backend._core_services import core_services
+from di_backend._factories import ServiceFactory, create_service_factory
+from di_backend._features import BackendFeature, Registration
+from di_backend._inject import CallSpec
+from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
+from di_backend._registry import ServiceRegistry
+from di_backend._results import BackendStartupResult, ResultCollector, boot_failure_policy
+from di_backend._wiring import PluginPlan, WiringPlan, collect_features, plan_wiring
+from di_backend.errors import (
+    BackendStartupError,
+    BackendStateError,
+    MissingDependencyError,
+    describe_error,
+)
+from di_backend.services import (
+    ConfigService,
+    InstalledModule,
+    InstalledPlugin,
+    LoggerService,
+    PluginLifecycleController,
+    RootLifecycleController,
+)
+
+__all__ = ["BackendInitializer"]
+
+
+class _State(enum.Enum):
+    NEW = "new"  # features may be added
+    STARTING = "starting"  # start() is running
+    STARTED = "started"  # start() succeeded
+    STOPPED = "stopped"  # stop() ran, or start() failed and cleaned up
+
+
+class _InstanceMetadata:
+    """``core.rootInstanceMetadata``: the installed plugins, frozen."""
+
+    __slots__ = ("_plugins",)
+
+    def __init__(self, plugins: tuple[InstalledPlugin, ...]) -> None:
+        self._plugins = plugins
+
+    async def get_installed_plugins(self) -> tuple[InstalledPlugin, ...]:
+        """Return the installed plugins with their modules."""
+        return self._plugins
+
+
+def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFactory[object]:
+    plugins = {r.plugin_id: r for r in registrations if r.module_id is None}
+    installed = tuple(
+        InstalledPlugin(
+            plugin_id,
+            tuple(
+                InstalledModule(r.module_id)
+                for r in registrations
+                if r.plugin_id == plugin_id and r.module_id is not None
+            ),
+        )
+        for plugin_id in plugins
+    )
+    metadata = _InstanceMetadata(installed)
+    return create_service_factory(core_services.root_instance_metadata, lambda: metadata)
+
+
+class BackendInitializer:
+    """Owns the registry and the start/stop state machine of one backend."""
+
+    def __init__(self, defaults: Sequence[ServiceFactory[object]]) -> None:
+        """Create the initializer with the backend's default factories."""
+        self.registry = ServiceRegistry(defaults)
+        self._items: list[BackendFeature | str] = []
+        self._state = _State.NEW
+        self._start_task: asyncio.Future[BackendStartupResult] | None = None
+        self._stop_task: asyncio.Future[None] | None = None
+        self._plan: WiringPlan | None = None
+        self._logger: LoggerService | None = None
+        self._previous_handler: object = None
+
+    def add(self, item: BackendFeature | str) -> None:
+        """Queue a feature or import string; it is read at start."""
+        if self._state is not _State.NEW:
+            msg = "feature can not be added after the backend has started"
+            raise BackendStateError(msg)
+        self._items.append(item)
+
+    # -- start ---------------------------------------------------------------
+
+    async def start(self) -> BackendStartupResult:
+        """Start the backend once; on failure, stop what started and raise."""
+        if self._state in (_State.STARTING, _State.STARTED):
+            msg = "Backend has already started"
+            raise BackendStateError(msg)
+        if self._state is _State.STOPPED or self._stop_task is not None:
+            msg = "Backend has already stopped"
+            raise BackendStateError(msg)
+        self._state = _State.STARTING
+        self._start_task = asyncio.get_running_loop().create_future()
+        try:
+            result = await self._start()
+        except BaseException as err:
+            self._start_task.set_exception(err)
+            self._start_task.exception()  # retrieved: stop() only waits for it
+            await self._shutdown()
+            self._state = _State.STOPPED
+            raise
+        self._state = _State.STARTED
+        self._start_task.set_result(result)
+        return result
+
+    async def _get(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
+        return await self.registry.container.get(ref, plugin_id)
+
+    async def _start(self) -> BackendStartupResult:
+        registry = self.registry
+        registry.check_for_circular_deps()
+        features = await collect_features(self._items, registry)
+        plan = plan_wiring(features, registry)
+        registry.add(_instance_metadata_factory(plan.registrations))
+        registry.check_for_circular_deps()
+        self._plan = plan
+        config = await self._get(core_services.root_config, None)
+        logger = await self._get(core_services.root_logger, None)
+        assert isinstance(logger, LoggerService)
+        self._logger = logger
+        self._install_error_handler(logger)
+        root_lifecycle = await self._get(core_services.root_lifecycle, None)
+        if not isinstance(root_lifecycle, RootLifecycleController):
+            msg = "Unexpected root lifecycle service implementation"
+            raise TypeError(msg)
+        problems = registry.missing_for(
+            [
+                f.service
+                for f in registry.all_factories()
+                if f.service.scope is Scope.ROOT and f.initialization == "always"
+            ],
+            "root",
+        )
+        if problems:
+            raise MissingDependencyError("\n".join(problems))
+        for factory in registry.all_factories():
+            if factory.service.scope is Scope.ROOT and factory.initialization == "always":
+                await self._get(factory.service, None)
+
+        collector = ResultCollector(
+            boot_failure_policy(config if isinstance(config, ConfigService) else None), logger
+        )
+        plugin_ids = sorted(plan.plugins)
+        logger.info("Plugin initialization started: " + ", ".join(f"'{p}'" for p in plugin_ids))
+        runnable = [p for p in plan.plugins.values() if p.plugin is not None]
+        if len(runnable) == 1:
+            await self._start_plugin(runnable[0], collector)
+        else:
+            await asyncio.gather(*(self._start_plugin(p, collector) for p in runnable))
+        result = collector.finalize()
+        if collector.failed:
+            raise BackendStartupError(result)
+        logger.info("Plugin initialization complete")
+        await root_lifecycle.startup()
+        return result
+
+    async def _init_deps(self, spec: CallSpec, plugin_id: str) -> dict[str, object]:
+        plan = self._plan
+        assert plan is not None
+        container = self.registry.container
+        kwargs: dict[str, object] = {}
+        for dep in spec.deps:
+            if isinstance(dep.ref, ExtensionPoint):
+                kwargs[dep.name] = plan.extension_points[dep.ref.id][1]
+            else:
+                kwargs[dep.name] = await container.get(dep.ref, plugin_id)
+        return kwargs
+
+    async def _call_init(self, registration: Registration) -> None:
+        kwargs = await self._init_deps(registration.init, registration.plugin_id)
+        result = registration.init.func(**kwargs)
+        if inspect.isawaitable(result):
+            await result
+
+    async def _start_plugin(self, plan: PluginPlan, collector: ResultCollector) -> None:
+        plugin_id = plan.plugin_id
+        for module_id, error in plan.module_failures.items():
+            collector.module_result(plugin_id, module_id, error)
+        if plan.plugin_failure is not None:
+            collector.plugin_result(plugin_id, plan.plugin_failure)
+            return
+        assert plan.plugin is not None
+        try:
+            for factory in self.registry.all_factories():
+                if factory.service.scope is Scope.PLUGIN and factory.initialization == "always":
+                    await self._get(factory.service, plugin_id)
+
+            async def init_module(module: Registration) -> None:
+                assert module.module_id is not None
+                try:
+                    await self._call_init(module)
+                except Exception as err:
+                    collector.module_result(plugin_id, module.module_id, err)
+                else:
+                    collector.module_result(plugin_id, module.module_id)
+
+            if plan.module_order is not None:
+                await plan.module_order.parallel_topological_traversal(init_module)
+            await self._call_init(plan.plugin)
+        except Exception as err:
+            collector.plugin_result(plugin_id, err)
+            return
+        collector.plugin_result(plugin_id)
+        lifecycle = self.registry.container.peek(core_services.lifecycle, plugin_id)
+        if lifecycle is not None:
+            if not isinstance(lifecycle, PluginLifecycleController):
+                msg = "Unexpected plugin lifecycle service implementation"
+                raise TypeError(msg)
+            await lifecycle.startup()
+
+    # -- unhandled errors --------------------------------------------------------
+
+    def _install_error_handler(self, logger: LoggerService) -> None:
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+        self._previous_handler = previous
+
+        def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+            error = context.get("exception")
+            message = str(context.get("message", "Unhandled exception"))
+            logger.child(type="unhandledException").error(
+                f"Unhandled exception: {message}",
+                error if isinstance(error, BaseException) else None,
+            )
+
+        loop.set_exception_handler(handler)
+
+    def _remove_error_handler(self) -> None:
+        if self._logger is None:
+            return
+        loop = asyncio.get_running_loop()
+        previous = self._previous_handler
+        loop.set_exception_handler(previous if callable(previous) else None)
+
+    # -- stop ------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Stop once; later calls wait for the first one. Safe before start."""
+        if self._stop_task is not None:
+            await asyncio.shield(self._stop_task)
+            return
+        self._stop_task = asyncio.get_running_loop().create_future()
+        try:
+            if self._start_task is not None and not self._start_task.done():
+                await asyncio.wait([self._start_task])
+            if self._state is _State.STARTED:
+                await self._shutdown()
+            self._state = _State.STOPPED
+        finally:
+            self._stop_task.set_result(None)
+
+    async def _shutdown(self) -> None:
+        container = self.registry.container
+        logger = self._logger
+        root_lifecycle = container.peek(core_services.root_lifecycle, None)
+        if isinstance(root_lifecycle, RootLifecycleController):
+            await root_lifecycle.before_shutdown()
+        plan = self._plan
+        lifecycles = [
+            container.peek(core_services.lifecycle, plugin_id)
+            for plugin_id, p in (plan.plugins.items() if plan else ())
+            if p.plugin is not None
+        ]
+        await asyncio.gather(
+            *(lc.shutdown() for lc in lifecycles if isinstance(lc, PluginLifecycleController))
+        )
+        if isinstance(root_lifecycle, RootLifecycleController):
+            await root_lifecycle.shutdown()
+        for service_id, error in await container.teardowns.close_all():
+            if logger is not None:
+                logger.error(
+                    f"Teardown of service '{service_id}' failed, {describe_error(error)}", error
+                )
+        self._remove_error_handler()
+        container.reset_overrides()

@@ -1,0 +1,246 @@
+"""The service registry: which factory serves each ref, and the rules around it.
+
+Precedence for a singleton ref (Backstage's): a factory added with
+``Backend.add`` beats one from a feature loader, which beats the backend's
+default, which beats the ref's ``default_factory``. Multiton refs collect
+every factory. The registry validates the whole service graph before any
+factory runs (cycles, missing dependencies) and hands resolution to the
+:class:`~di_backend._container.ServiceContainer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from di_backend._container import ServiceContainer
+from di_backend._factories import ServiceFactory
+from di_backend._graph import DependencyGraph
+from di_backend._refs import AnyServiceRef, Scope
+from di_backend.errors import (
+    BackendStateError,
+    CircularDependencyError,
+    ConflictError,
+    InvalidFeatureError,
+    MissingDependencyError,
+    ServiceInstantiationError,
+    describe_error,
+)
+
+__all__ = ["PLUGIN_METADATA_ID", "ServiceRegistry"]
+
+AnyFactory = ServiceFactory[object]
+PLUGIN_METADATA_ID = "core.pluginMetadata"
+
+
+def check_not_plugin_metadata(factory: AnyFactory) -> None:
+    """Raise for a factory of ``core.pluginMetadata``, which cannot be overridden."""
+    if factory.service.id == PLUGIN_METADATA_ID:
+        msg = "The core.pluginMetadata service cannot be overridden"
+        raise ConflictError(msg)
+
+
+class ServiceRegistry:
+    """Holds the installed factories of one backend and resolves refs."""
+
+    def __init__(self, defaults: Iterable[AnyFactory]) -> None:
+        """Install the backend's default factories (duplicates are an error)."""
+        self._defaults: dict[str, list[AnyFactory]] = {}
+        seen: list[str] = []
+        for factory in defaults:
+            check_not_plugin_metadata(factory)
+            entry = self._defaults.setdefault(factory.service.id, [])
+            if entry and not factory.service.multiton:
+                seen.append(factory.service.id)
+            entry.append(factory)
+        if seen:
+            msg = f"Duplicate service implementations provided for {', '.join(dict.fromkeys(seen))}"
+            raise ConflictError(msg)
+        self._added: dict[str, list[AnyFactory]] = {}
+        self._loaded: dict[str, list[tuple[AnyFactory, str]]] = {}
+        self._default_factories: dict[object, AnyFactory] = {}
+        self._resolved: dict[str, list[AnyFactory]] = {}
+        self._missing_cache: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        self.container = ServiceContainer(self.factories_for)
+
+    # -- adding ----------------------------------------------------------------
+
+    def _check_addable(self, factory: AnyFactory) -> None:
+        check_not_plugin_metadata(factory)
+        if factory.service.id in self._resolved:
+            msg = (
+                f"Unable to set service factory with id {factory.service.id}, "
+                "service has already been instantiated"
+            )
+            raise BackendStateError(msg)
+
+    def add(self, factory: AnyFactory) -> None:
+        """Add a factory given to ``Backend.add``; it overrides the default."""
+        self._check_addable(factory)
+        entry = self._added.setdefault(factory.service.id, [])
+        if entry and not factory.service.multiton:
+            msg = f"Duplicate service implementations provided for {factory.service.id}"
+            raise ConflictError(msg)
+        entry.append(factory)
+
+    def add_from_loader(self, factory: AnyFactory, loader: str) -> bool:
+        """Add a factory from a feature loader; return whether it was used.
+
+        An explicitly added factory for the same singleton ref wins silently;
+        two loaders providing the same singleton ref is an error.
+        """
+        service_id = factory.service.id
+        if not factory.service.multiton and service_id in self._added:
+            return False
+        self._check_addable(factory)
+        entry = self._loaded.setdefault(service_id, [])
+        if entry and not factory.service.multiton:
+            msg = (
+                f"Duplicate service implementations provided for {service_id} by both "
+                f"{entry[0][1]} and {loader}"
+            )
+            raise ConflictError(msg)
+        entry.append((factory, loader))
+        return True
+
+    def has_explicit(self, service_id: str) -> bool:
+        """Whether ``Backend.add`` installed a factory for ``service_id``."""
+        return service_id in self._added
+
+    # -- looking up ------------------------------------------------------------
+
+    def _provided(self, service_id: str, multiton: bool) -> list[AnyFactory]:
+        added = self._added.get(service_id, [])
+        loaded = [f for f, _ in self._loaded.get(service_id, [])]
+        defaults = self._defaults.get(service_id, [])
+        if multiton:
+            return [*defaults, *loaded, *added]
+        return (added or loaded or defaults)[-1:]
+
+    def _default_factory_of(self, ref: AnyServiceRef) -> AnyFactory | None:
+        loader: Callable[[AnyServiceRef], object] | None = ref.default_factory
+        if loader is None:
+            return None
+        cached = self._default_factories.get(loader)
+        if cached is None:
+            try:
+                loaded = loader(ref)
+            except Exception as err:
+                msg = (
+                    f"Failed to instantiate service '{ref.id}' because the default factory "
+                    f"loader threw an error, {describe_error(err)}"
+                )
+                raise ServiceInstantiationError(msg) from err
+            if not isinstance(loaded, ServiceFactory) or loaded.service.id != ref.id:
+                msg = (
+                    f'Invalid backend feature at default factory for service "{ref.id}", '
+                    f"expected a service factory for '{ref.id}', received {loaded!r}"
+                )
+                raise InvalidFeatureError(msg)
+            cached = self._default_factories[loader] = loaded
+        return cached
+
+    def factories_for(self, ref: AnyServiceRef) -> list[AnyFactory]:
+        """Return the factories serving ``ref`` and mark it instantiated.
+
+        Raises:
+            MissingDependencyError: no factory provides a singleton ref.
+        """
+        resolved = self._resolved.get(ref.id)
+        if resolved is not None:
+            return resolved
+        factories = self._provided(ref.id, ref.multiton)
+        if not factories:
+            fallback = self._default_factory_of(ref)
+            factories = [fallback] if fallback is not None else []
+        if not factories and not ref.multiton:
+            msg = f"No service factory is installed for {ref}"
+            raise MissingDependencyError(msg, (ref.id,))
+        self._resolved[ref.id] = factories
+        return factories
+
+    def is_available(self, ref: AnyServiceRef) -> bool:
+        """Whether resolving ``ref`` can succeed without a missing factory."""
+        return (
+            ref.id == PLUGIN_METADATA_ID
+            or ref.multiton
+            or ref.id in self._resolved
+            or bool(self._provided(ref.id, False))
+            or ref.default_factory is not None
+        )
+
+    def _candidates(self, ref: AnyServiceRef) -> list[AnyFactory]:
+        """The factories that would serve ``ref``, without marking it instantiated."""
+        resolved = self._resolved.get(ref.id)
+        if resolved is not None:
+            return resolved
+        factories = self._provided(ref.id, ref.multiton)
+        if not factories:
+            fallback = self._default_factory_of(ref)
+            return [fallback] if fallback is not None else []
+        return factories
+
+    def all_factories(self) -> list[AnyFactory]:
+        """Every installed factory (explicit, loaded and default), once each."""
+        ids = dict.fromkeys([*self._defaults, *self._loaded, *self._added])
+        result: list[AnyFactory] = []
+        for service_id in ids:
+            multiton = any(
+                f.service.multiton
+                for f in [*self._defaults.get(service_id, []), *self._added.get(service_id, [])]
+            ) or any(f.service.multiton for f, _ in self._loaded.get(service_id, []))
+            result.extend(self._provided(service_id, multiton))
+        return result
+
+    # -- validating ------------------------------------------------------------
+
+    def check_for_circular_deps(self) -> None:
+        """Raise :class:`CircularDependencyError` listing every cycle among the factories."""
+        graph = DependencyGraph.from_iterable(
+            (f.service.id, [d.id for d in f.deps], [f.service.id]) for f in self.all_factories()
+        )
+        cycles = [tuple(path) for path in graph.detect_circular_dependencies()]
+        if cycles:
+            lines = "\n  ".join(" -> ".join(f"'{node}'" for node in path) for path in cycles)
+            msg = f"Circular dependencies detected:\n  {lines}"
+            raise CircularDependencyError(msg, tuple(cycles))
+
+    def _missing_below(self, ref: AnyServiceRef) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``(service id, missing dep ids)`` for every factory ``ref`` transitively needs."""
+        cached = self._missing_cache.get(ref.id)
+        if cached is not None:
+            return cached
+        self._missing_cache[ref.id] = ()  # cycles were rejected before; this guards re-entry
+        problems: list[tuple[str, tuple[str, ...]]] = []
+        for factory in self._candidates(ref):
+            missing = tuple(d.id for d in factory.deps if not self.is_available(d))
+            if missing:
+                problems.append((factory.service.id, missing))
+            for dep in factory.deps:
+                if self.is_available(dep):
+                    problems.extend(self._missing_below(dep))
+        result = tuple(dict.fromkeys(problems))
+        self._missing_cache[ref.id] = result
+        return result
+
+    def missing_for(self, refs: Sequence[AnyServiceRef], plugin_id: str) -> list[str]:
+        """Messages for every factory that ``refs`` need whose dependencies are missing."""
+        messages: list[str] = []
+        for ref in refs:
+            if not self.is_available(ref):
+                continue
+            for service_id, missing in self._missing_below(ref):
+                scope_id = plugin_id if self._scope_of(service_id) is Scope.PLUGIN else "root"
+                names = ", ".join(f"'{m}'" for m in missing)
+                messages.append(
+                    f"Failed to instantiate service '{service_id}' for '{scope_id}' because "
+                    f"the following dependent services are missing: {names}"
+                )
+        return list(dict.fromkeys(messages))
+
+    def _scope_of(self, service_id: str) -> Scope:
+        for table in (self._resolved, self._added, self._defaults):
+            factories = table.get(service_id)
+            if factories:
+                return factories[0].service.scope
+        loaded = self._loaded.get(service_id)
+        return loaded[0][0].service.scope if loaded else Scope.PLUGIN

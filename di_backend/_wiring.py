@@ -1,0 +1,275 @@
+"""Reading features before start: dispatching them, running loaders, validating wiring.
+
+Everything here runs before any plugin or module init, so a wiring mistake
+is reported with nothing started. The initializer
+(:mod:`di_backend._initializer`) then only has to run what was validated.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass, field
+
+from di_backend._factories import ServiceFactory
+from di_backend._features import BackendFeature, BackendModule, BackendPlugin, Registration
+from di_backend._graph import DependencyGraph
+from di_backend._loaders import BackendFeatureLoader, resolve_feature
+from di_backend._refs import ExtensionPoint
+from di_backend._registry import ServiceRegistry
+from di_backend.errors import (
+    CircularDependencyError,
+    ConflictError,
+    ForwardedError,
+    InvalidDependencyError,
+    InvalidFeatureError,
+    MissingDependencyError,
+)
+
+__all__ = ["PluginPlan", "WiringPlan", "collect_features", "plan_wiring"]
+
+
+@dataclass(slots=True)
+class PluginPlan:
+    """What the initializer runs for one plugin, with failures found up front."""
+
+    plugin_id: str
+    plugin: Registration | None = None
+    modules: list[Registration] = field(default_factory=list[Registration])
+    plugin_failure: BaseException | None = None
+    module_failures: dict[str, BaseException] = field(default_factory=dict[str, BaseException])
+    module_order: DependencyGraph[Registration] | None = None
+
+
+@dataclass(slots=True)
+class WiringPlan:
+    """Every plugin's plan plus the extension points by id."""
+
+    plugins: dict[str, PluginPlan]
+    extension_points: dict[str, tuple[str, object]]
+    registrations: list[Registration]
+
+
+def _add_factory(
+    registry: ServiceRegistry, factory: ServiceFactory[object], loader: str | None
+) -> None:
+    if loader is None:
+        registry.add(factory)
+    else:
+        registry.add_from_loader(factory, loader)
+
+
+async def _loader_items(loader: BackendFeatureLoader, output: object) -> list[object]:
+    if inspect.isawaitable(output):
+        output = await output
+    if isinstance(output, AsyncIterable):
+        return [item async for item in output]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(output, Iterable) and not isinstance(output, str | bytes):
+        return list(output)  # pyright: ignore[reportUnknownArgumentType]
+    msg = (
+        f"Invalid backend feature at {loader.description} -> loader output, expected an "
+        f"array of backend features, received {output!r}"
+    )
+    raise InvalidFeatureError(msg)
+
+
+async def collect_features(
+    items: list[BackendFeature | str], registry: ServiceRegistry
+) -> list[BackendPlugin | BackendModule]:
+    """Dispatch added features, run feature loaders recursively; return plugins and modules.
+
+    Raises:
+        InvalidFeatureError: an item is not a feature.
+        ForwardedError: a feature loader raised.
+        ConflictError: duplicate service factories.
+    """
+    registrations: list[BackendPlugin | BackendModule] = []
+    loaders: list[BackendFeatureLoader] = []
+
+    def dispatch(feature: BackendFeature, loader: str | None) -> None:
+        if isinstance(feature, ServiceFactory):
+            _add_factory(registry, feature, loader)  # pyright: ignore[reportUnknownArgumentType]
+        elif isinstance(feature, BackendFeatureLoader):
+            loaders.append(feature)
+        elif isinstance(feature, BackendPlugin | BackendModule):
+            registrations.append(feature)
+        else:
+            msg = f"Invalid backend feature {feature!r}"
+            raise InvalidFeatureError(msg)
+
+    for position, added in enumerate(items):
+        dispatch(resolve_feature(added, f"features[{position}]"), None)
+    while loaders:
+        loader = loaders.pop(0)
+        missing = [d.ref for d in loader.call.deps if not registry.is_available(d.ref)]  # type: ignore[arg-type]
+        if missing:
+            refs = ", ".join(str(ref) for ref in missing)
+            msg = (
+                f"No service available for the following ref(s): {refs}, depended on by "
+                f"{loader.description}"
+            )
+            raise MissingDependencyError(msg, tuple(ref.id for ref in missing))
+        kwargs = {
+            dep.name: await registry.container.get(dep.ref, None)  # type: ignore[arg-type]
+            for dep in loader.call.deps
+        }
+        try:
+            output: list[object] = await _loader_items(loader, loader.call.func(**kwargs))
+        except InvalidFeatureError:
+            raise
+        except Exception as err:
+            raise ForwardedError(
+                f"{loader.description[0].upper()}{loader.description[1:]} failed", err
+            ) from err
+        for index, item in enumerate(output):
+            try:
+                feature = resolve_feature(item, f"{loader.description} -> loader output[{index}]")
+            except InvalidFeatureError as err:
+                msg = f'Invalid item "{item!r}" returned by {loader.description}: {err}'
+                raise InvalidFeatureError(msg) from err
+            dispatch(feature, loader.description)
+        registry.check_for_circular_deps()
+    return registrations
+
+
+def _missing_refs(
+    registration: Registration,
+    registry: ServiceRegistry,
+    extension_points: dict[str, tuple[str, object]],
+) -> list[str]:
+    missing: list[str] = []
+    for dep in registration.init.deps:
+        if isinstance(dep.ref, ExtensionPoint):
+            if dep.ref.id not in extension_points:
+                missing.append(str(dep.ref))
+        elif not registry.is_available(dep.ref):
+            missing.append(str(dep.ref))
+    return missing
+
+
+def _check_registration(
+    registration: Registration,
+    registry: ServiceRegistry,
+    extension_points: dict[str, tuple[str, object]],
+) -> BaseException | None:
+    """The first wiring problem of one plugin or module init, or ``None``."""
+    missing = _missing_refs(registration, registry, extension_points)
+    if missing:
+        msg = (
+            f"Service or extension point dependencies of {registration.describe()} are missing "
+            f"for the following ref(s): {', '.join(missing)}"
+        )
+        return MissingDependencyError(msg, tuple(missing))
+    for dep in registration.init.deps:
+        if isinstance(dep.ref, ExtensionPoint):
+            owner = extension_points[dep.ref.id][0]
+            if owner != registration.plugin_id:
+                msg = (
+                    f"Illegal dependency: Module '{registration.module_id}' for plugin "
+                    f"'{registration.plugin_id}' attempted to depend on extension point "
+                    f"'{dep.ref.id}' for plugin '{owner}'. Extension points can only be used "
+                    "within their plugin's scope."
+                )
+                return InvalidDependencyError(msg)
+    services = [d.ref for d in registration.init.deps if not isinstance(d.ref, ExtensionPoint)]
+    problems = registry.missing_for(services, registration.plugin_id)
+    if problems:
+        return MissingDependencyError("\n".join(problems))
+    return None
+
+
+def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseException:
+    # Reversed edges: a module providing extension point X "consumes" X and the
+    # modules depending on X "provide" it, so the provider waits for every consumer.
+    graph = DependencyGraph.from_iterable(
+        (
+            module,
+            [ref.id for ref, _ in module.extension_points],
+            [dep.ref.id for dep in module.init.deps],
+        )
+        for module in plan.modules
+        if module.module_id not in plan.module_failures
+    )
+    cycle = graph.detect_circular_dependency()
+    if cycle is None:
+        return graph
+    path = " -> ".join(f"'{module.module_id}'" for module in cycle)
+    msg = f"Circular dependency detected for modules of plugin '{plan.plugin_id}', {path}"
+    return CircularDependencyError(msg, (tuple(str(m.module_id) for m in cycle),))
+
+
+def plan_wiring(
+    features: list[BackendPlugin | BackendModule], registry: ServiceRegistry
+) -> WiringPlan:
+    """Read every registration and validate the wiring, collecting failures per plugin/module.
+
+    ``register`` errors propagate. Duplicate plugins, modules and extension
+    points, missing dependencies, foreign extension points and module cycles
+    become plugin or module failures, found before anything starts.
+    """
+    registrations = [feature.get_registration() for feature in features]
+    plans: dict[str, PluginPlan] = {}
+    extension_points: dict[str, tuple[str, object]] = {}
+    for registration in registrations:
+        plan = plans.get(registration.plugin_id)
+        if plan is None:
+            plan = plans[registration.plugin_id] = PluginPlan(registration.plugin_id)
+        try:
+            _enumerate(registration, plan, extension_points)
+        except ConflictError as err:
+            if registration.module_id is not None:
+                plan.module_failures.setdefault(registration.module_id, err)
+            else:
+                plan.plugin_failure = plan.plugin_failure or err
+    for plan in plans.values():
+        _check_plan(plan, registry, extension_points)
+        order = _module_graph(plan)
+        if isinstance(order, BaseException):
+            plan.plugin_failure = plan.plugin_failure or order
+        else:
+            plan.module_order = order
+    return WiringPlan(plans, extension_points, registrations)
+
+
+def _check_plan(
+    plan: PluginPlan, registry: ServiceRegistry, extension_points: dict[str, tuple[str, object]]
+) -> None:
+    for registration in [*plan.modules, *([plan.plugin] if plan.plugin else [])]:
+        if registration.module_id in plan.module_failures:
+            continue
+        problem = _check_registration(registration, registry, extension_points)
+        if problem is None:
+            continue
+        if registration.module_id is None:
+            plan.plugin_failure = plan.plugin_failure or problem
+        else:
+            plan.module_failures[registration.module_id] = problem
+
+
+def _enumerate(
+    registration: Registration, plan: PluginPlan, extension_points: dict[str, tuple[str, object]]
+) -> None:
+    if registration.module_id is None and plan.plugin is not None:
+        msg = f"Plugin '{registration.plugin_id}' is already registered"
+        raise ConflictError(msg)
+    if registration.module_id is not None and any(
+        m.module_id == registration.module_id for m in plan.modules
+    ):
+        msg = (
+            f"Module '{registration.module_id}' for plugin '{registration.plugin_id}' "
+            "is already registered"
+        )
+        raise ConflictError(msg)
+    added: list[str] = []
+    for ref, impl in registration.extension_points:
+        if ref.id in extension_points:
+            for ref_id in added:  # roll back this registration's extension points
+                del extension_points[ref_id]
+            msg = f"ExtensionPoint with ID '{ref.id}' is already registered"
+            raise ConflictError(msg)
+        extension_points[ref.id] = (registration.plugin_id, impl)
+        added.append(ref.id)
+    if registration.module_id is None:
+        plan.plugin = registration
+    else:
+        plan.modules.append(registration)

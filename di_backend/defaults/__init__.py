@@ -1,0 +1,1 @@
+"""Default implementations of the core services."""

@@ -1,0 +1,92 @@
+"""The default factories of the core services."""
+
+from __future__ import annotations
+
+from di_backend._core_services import core_services
+from di_backend._factories import create_service_factory
+from di_backend._inject import inject
+from di_backend.config import ConfigReader
+from di_backend.defaults._lifecycle import DefaultLifecycle, DefaultRootLifecycle
+from di_backend.defaults._logging import DefaultRootLogger
+from di_backend.services import (
+    ConfigService,
+    LifecycleService,
+    LoggerService,
+    PluginMetadataService,
+    RootConfigService,
+    RootLifecycleService,
+    RootLoggerService,
+)
+
+__all__ = [
+    "empty_root_config_factory",
+    "lifecycle_factory",
+    "logger_factory",
+    "root_lifecycle_factory",
+    "root_logger_factory",
+]
+
+
+def _empty_config() -> RootConfigService:
+    return ConfigReader({}, "empty config (no root_config factory installed)")
+
+
+empty_root_config_factory = create_service_factory(core_services.root_config, _empty_config)
+"""An empty configuration: the fallback when no ``root_config`` factory is installed."""
+
+
+def _secrets(config: ConfigService) -> frozenset[str]:
+    secret_values = getattr(config, "secret_values", None)
+    if not callable(secret_values):
+        return frozenset()
+    values = secret_values()
+    return (
+        frozenset(v for v in values if isinstance(v, str))
+        if isinstance(values, frozenset)
+        else frozenset()
+    )  # pyright: ignore[reportUnknownVariableType]
+
+
+def _root_logger(
+    config: RootConfigService = inject(core_services.root_config),
+) -> RootLoggerService:
+    logger_config = config.get_optional_config("backend.logger")
+    meta = {"service": "backstage"}
+    return DefaultRootLogger.create(
+        config_level=logger_config.get_optional_string("level") if logger_config else None,
+        redactions=_secrets(config),
+        meta=meta,
+    )
+
+
+root_logger_factory = create_service_factory(core_services.root_logger, _root_logger)
+"""The stdlib-logging root logger: level, format and secret redaction from config."""
+
+
+def _logger(
+    root: RootLoggerService = inject(core_services.root_logger),
+    metadata: PluginMetadataService = inject(core_services.plugin_metadata),
+) -> LoggerService:
+    return root.child(plugin=metadata.get_id())
+
+
+logger_factory = create_service_factory(core_services.logger, _logger)
+"""The plugin logger: the root logger with a ``plugin`` field."""
+
+
+def _root_lifecycle(
+    logger: RootLoggerService = inject(core_services.root_logger),
+) -> RootLifecycleService:
+    return DefaultRootLifecycle(logger)
+
+
+root_lifecycle_factory = create_service_factory(core_services.root_lifecycle, _root_lifecycle)
+"""Backend-wide hooks."""
+
+
+def _lifecycle(logger: LoggerService = inject(core_services.logger)) -> LifecycleService:
+    return DefaultLifecycle(logger)
+
+
+lifecycle_factory = create_service_factory(core_services.lifecycle, _lifecycle)
+"""Per-plugin hooks."""
