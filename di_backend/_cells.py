@@ -130,6 +130,11 @@ class ServiceCell:
         """Whether the factory has produced the value."""
         return self._state == _DONE
 
+    @property
+    def value(self) -> object:
+        """The value; only meaningful when :attr:`done`."""
+        return self._value
+
     def peek(self) -> object:
         """Return the value if it was produced, else ``None``."""
         return self._value if self._state == _DONE else None
@@ -149,7 +154,23 @@ class ServiceCell:
             return await waiter
         self._state = _RUNNING
         try:
-            value = await self._build()
+            binding = self._binding
+            kwargs: dict[str, object] = {}
+            for name, dep in self._deps.items():
+                if type(dep) is ServiceCell and dep._state == _DONE:
+                    kwargs[name] = dep._value
+                elif name in binding.multiton_deps and type(dep) is list:
+                    kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
+                else:
+                    kwargs[name] = await resolve_value(dep)
+            if binding.call.has_context:
+                result = binding.call.func(await resolve_value(self._ctx), **kwargs)
+            else:
+                result = binding.call.func(**kwargs)
+            if type(result) is types.CoroutineType:
+                value = await cast("types.CoroutineType[object, object, object]", result)
+            else:
+                value = await self._finish(result)
         except Exception as err:
             error = self._binding.wrap_error(err, self._plugin_id)
             self._state, self._value = _FAILED, error
@@ -171,19 +192,8 @@ class ServiceCell:
                 else:
                     waiter.set_exception(error)
 
-    async def _build(self) -> object:
-        binding = self._binding
-        kwargs: dict[str, object] = {}
-        for name, dep in self._deps.items():
-            if name in binding.multiton_deps and type(dep) is list:
-                kwargs[name] = [await resolve_value(item) for item in cast("list[object]", dep)]
-            else:
-                kwargs[name] = await resolve_value(dep)
-        func = binding.call.func
-        if binding.call.has_context:
-            result = func(await resolve_value(self._ctx), **kwargs)
-        else:
-            result = func(**kwargs)
+    async def _finish(self, result: object) -> object:
+        """Await an awaitable, start a generator, or take a plain value."""
         if inspect.isawaitable(result):
             return await result
         generator: Generator[object] | AsyncGenerator[object]
@@ -195,6 +205,7 @@ class ServiceCell:
             value = await anext(generator, _MISSING)
         else:
             return result
+        binding = self._binding
         if value is _MISSING:
             msg = f"The generator factory of service '{binding.service_id}' did not yield a value"
             raise ServiceInstantiationError(msg)

@@ -169,15 +169,14 @@ class ServiceContainer:
             self._plugins[plugin_id] = container
         return container
 
-    def _plugin_provider(self, ref: AnyServiceRef, plugin_id: str) -> Provider:
-        container = self._plugin_container(plugin_id)
-        existing = container.providers.get(ref.id)
-        if existing is not None:
-            return existing
+    def _plugin_provider(
+        self, ref: AnyServiceRef, plugin_id: str, container: containers.DynamicContainer
+    ) -> Provider:
         cells: list[Provider] = []
         for template in self._templates_of(ref):
             plugin_deps = {
-                name: self.provide(dep, plugin_id) for name, dep in self._plugin_deps[template]
+                name: self._provide_in_plugin(dep, plugin_id, container)
+                for name, dep in self._plugin_deps[template]
             }
             cells.append(providers.Object(template(plugin_id, **plugin_deps)))
         provider = self._list(cells) if ref.multiton else cells[0]
@@ -187,23 +186,32 @@ class ServiceContainer:
 
     # -- resolving ------------------------------------------------------------
 
+    def _provide_in_plugin(
+        self, ref: AnyServiceRef, plugin_id: str, container: containers.DynamicContainer
+    ) -> object:
+        if ref.scope is Scope.ROOT:
+            return self._root_provider(ref)()
+        provider = container.providers.get(ref.id)
+        if provider is None:
+            provider = self._plugin_provider(ref, plugin_id, container)
+        return provider()
+
     def provide(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
         """Call the provider of ``ref`` (built on first use): a cell, cells or a value."""
-        if ref.scope is Scope.ROOT:
-            provider = self._root_provider(ref)
-        elif ref.id == PLUGIN_METADATA_ID and plugin_id is not None:
-            provider = self._plugin_container(plugin_id).providers[PLUGIN_METADATA_ID]
-        else:
-            assert plugin_id is not None, f"{ref} needs a plugin id"
-            provider = self._plugin_provider(ref, plugin_id)
-        return provider()
+        if plugin_id is None:
+            assert ref.scope is Scope.ROOT, f"{ref} is plugin scoped and needs a plugin id"
+            return self._root_provider(ref)()
+        container = self._plugins.get(plugin_id) or self._plugin_container(plugin_id)
+        return self._provide_in_plugin(ref, plugin_id, container)
 
     async def get(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
         """Return the instance of ``ref`` (a list for a multiton), creating it once."""
         provided = self.provide(ref, plugin_id)
+        if type(provided) is ServiceCell:
+            return provided.value if provided.done else await provided.get()
         if ref.multiton and type(provided) is list:
             return [await resolve_value(item) for item in cast("list[object]", provided)]
-        return await resolve_value(provided)
+        return provided
 
     def peek(self, ref: AnyServiceRef, plugin_id: str | None) -> object | None:
         """Return the instance of ``ref`` if it was already created, else ``None``."""

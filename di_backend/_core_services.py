@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from di_backend._refs import ServiceRef, create_service_ref
 from di_backend.services import (
+    AuthService,
+    DiscoveryService,
+    HttpAuthService,
+    HttpRouterService,
     LifecycleService,
     LoggerService,
     PluginMetadataService,
     RootConfigService,
+    RootHealthService,
+    RootHttpRouterService,
     RootInstanceMetadataService,
     RootLifecycleService,
     RootLoggerService,
@@ -23,14 +30,16 @@ T = TypeVar("T")
 
 __all__ = ["core_services"]
 
+_HTTP = "di_backend.http._factories"
 
-def _default(name: str) -> Callable[[ServiceRef[Any]], ServiceFactory[Any]]:
-    """A ``default_factory`` that imports ``di_backend.defaults`` only when needed."""
+
+def _default(
+    name: str, module: str = "di_backend.defaults._factories"
+) -> Callable[[ServiceRef[Any]], ServiceFactory[Any]]:
+    """A ``default_factory`` that imports its module only when needed."""
 
     def load(ref: ServiceRef[Any]) -> ServiceFactory[Any]:
-        from di_backend.defaults import _factories
-
-        factory: ServiceFactory[Any] = getattr(_factories, name)
+        factory: ServiceFactory[Any] = getattr(importlib.import_module(module), name)
         return factory
 
     load.__qualname__ = f"default_factory[{name}]"
@@ -76,3 +85,29 @@ class core_services:
         id="core.rootInstanceMetadata", scope="root"
     )
     """The plugins and modules installed in this backend (root; provided by the backend)."""
+    root_http_router: Final[ServiceRef[RootHttpRouterService]] = create_service_ref(
+        id="core.rootHttpRouter",
+        scope="root",
+        default_factory=_default("root_http_router_factory", _HTTP),
+    )
+    """The backend's HTTP server and root router (root)."""
+    root_health: Final[ServiceRef[RootHealthService]] = create_service_ref(
+        id="core.rootHealth", scope="root", default_factory=_default("root_health_factory", _HTTP)
+    )
+    """Liveness and readiness (root)."""
+    http_router: Final[ServiceRef[HttpRouterService]] = create_service_ref(
+        id="core.httpRouter", default_factory=_default("http_router_factory", _HTTP)
+    )
+    """The plugin's routes at ``/api/<plugin_id>`` (plugin)."""
+    discovery: Final[ServiceRef[DiscoveryService]] = create_service_ref(
+        id="core.discovery", default_factory=_default("discovery_factory", _HTTP)
+    )
+    """Base URLs of plugins, local or in other backends (plugin)."""
+    auth: Final[ServiceRef[AuthService]] = create_service_ref(
+        id="core.auth", default_factory=_default("auth_factory", _HTTP)
+    )
+    """Token checks and plugin-to-plugin service tokens (plugin)."""
+    http_auth: Final[ServiceRef[HttpAuthService]] = create_service_ref(
+        id="core.httpAuth", default_factory=_default("http_auth_factory", _HTTP)
+    )
+    """Credentials of incoming requests (plugin)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Concatenate, Generic, Literal, TypeAlias, TypeVar, overload
+from typing import Generic, Literal, TypeAlias, TypeVar, overload
 
 from di_backend._features import BackendFeature
 from di_backend._inject import CallSpec, read_dependencies
@@ -48,12 +48,12 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         self.initialization: Initialization = initialization
 
     @property
-    def service(self) -> AnyServiceRef:
+    def service(self) -> ServiceRef[T_co] | MultitonServiceRef[T_co]:
         """The ref this factory produces."""
         return self._service
 
     @property
-    def deps(self) -> tuple[AnyServiceRef, ...]:
+    def deps(self) -> tuple[ServiceRef[object] | MultitonServiceRef[object], ...]:
         """The refs the factory and its root context depend on (no duplicates)."""
         refs: dict[str, AnyServiceRef] = {}
         for spec in (self.context, self.call):
@@ -95,7 +95,7 @@ def _check_scopes(service: AnyServiceRef, spec: CallSpec, *, context: bool) -> N
 @overload
 def create_service_factory(
     service: ServiceRef[T] | MultitonServiceRef[T],
-    factory: Callable[..., T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    factory: Callable[[], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
     *,
     create_root_context: None = None,
     initialization: Initialization | None = None,
@@ -103,26 +103,53 @@ def create_service_factory(
 @overload
 def create_service_factory(
     service: ServiceRef[T] | MultitonServiceRef[T],
-    factory: Callable[Concatenate[C, ...], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    factory: Callable[[C], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
     *,
-    create_root_context: Callable[..., Awaitable[C]],
+    create_root_context: Callable[[], Awaitable[C]],
     initialization: Initialization | None = None,
 ) -> ServiceFactory[T]: ...
 @overload
 def create_service_factory(
     service: ServiceRef[T] | MultitonServiceRef[T],
-    factory: Callable[Concatenate[C, ...], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    factory: Callable[[C], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
     *,
-    create_root_context: Callable[..., C],
+    create_root_context: Callable[[], C],
     initialization: Initialization | None = None,
 ) -> ServiceFactory[T]: ...
+# The same three again, typed ServiceFactory[object]: mypy infers T from a wider
+# return context first (`list[ServiceFactory[object]]`, `default_service_factories=[...]`)
+# and would then reject the invariant ref; these still check the factory against the ref.
+@overload
+def create_service_factory(  # pyright: ignore[reportOverlappingOverload]
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[[], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    *,
+    create_root_context: None = None,
+    initialization: Initialization | None = None,
+) -> ServiceFactory[object]: ...
+@overload
+def create_service_factory(
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[[C], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    *,
+    create_root_context: Callable[[], Awaitable[C]],
+    initialization: Initialization | None = None,
+) -> ServiceFactory[object]: ...
+@overload
+def create_service_factory(
+    service: ServiceRef[T] | MultitonServiceRef[T],
+    factory: Callable[[C], T | Awaitable[T] | Iterator[T] | AsyncIterator[T]],
+    *,
+    create_root_context: Callable[[], C],
+    initialization: Initialization | None = None,
+) -> ServiceFactory[object]: ...
 def create_service_factory(
     service: ServiceRef[T] | MultitonServiceRef[T],
     factory: Callable[..., object],
     *,
     create_root_context: Callable[..., object] | None = None,
     initialization: Initialization | None = None,
-) -> ServiceFactory[T]:
+) -> ServiceFactory[T] | ServiceFactory[object]:
     """Create the factory of a service ref.
 
     Args:

@@ -25,8 +25,12 @@ __all__ = [
     "create_backend_plugin",
 ]
 
-InitFunction = Callable[..., Awaitable[None] | None]
-"""A plugin or module init: parameters with ``inject(...)`` defaults, sync or ``async``."""
+InitFunction = Callable[[], Awaitable[None] | None]
+"""A plugin or module init: parameters with ``inject(...)`` defaults, sync or ``async``.
+
+``Callable[[]]`` because every parameter has a default: a type checker then rejects
+a parameter without one, and compares each default (``inject(ref)``) with its annotation.
+"""
 
 
 class BackendFeature:

@@ -122,22 +122,24 @@ class DependencyGraph(Generic[V]):
             nodes: ``(value, consumes, provides)`` for each node, in insertion order.
 
         """
-        self._values: list[V] = []
-        self._consumes: list[tuple[str, ...]] = []
+        values: list[V] = []
+        consumed: list[tuple[str, ...]] = []
         providers: dict[str, list[int]] = {}
         for position, (value, consumes, provides) in enumerate(nodes):
-            self._values.append(value)
-            self._consumes.append(tuple(dict.fromkeys(consumes)))
+            values.append(value)
+            consumed.append(tuple(dict.fromkeys(consumes)))
             for provided in set(provides):
                 providers.setdefault(provided, []).append(position)
-        # _deps[i]: the nodes i depends on; _dependents[j]: the nodes that depend on j.
-        self._deps: list[list[int]] = []
-        self._dependents: list[list[int]] = [[] for _ in self._values]
-        for position, consumes in enumerate(self._consumes):
-            deps = list(dict.fromkeys(p for c in consumes for p in providers.get(c, ())))
-            self._deps.append(deps)
-            for dep in deps:
-                self._dependents[dep].append(position)
+        # deps[i]: the nodes i depends on; dependents[j]: the nodes that depend on j.
+        deps: list[list[int]] = []
+        dependents: list[list[int]] = [[] for _ in values]
+        for position, consumes in enumerate(consumed):
+            found = [p for c in consumes if c in providers for p in providers[c]]
+            deps.append(found if len(found) < 2 else list(dict.fromkeys(found)))
+            for dep in deps[-1]:
+                dependents[dep].append(position)
+        self._values, self._consumes = values, consumed
+        self._deps, self._dependents = deps, dependents
         self._provided = frozenset(providers)
 
     @classmethod
@@ -184,12 +186,10 @@ class DependencyGraph(Generic[V]):
         return found
 
     def detect_circular_dependencies(self) -> Iterator[list[V]]:
-        """Lazily find every unique elementary cycle.
+        """Lazily find every unique elementary cycle (Tarjan's SCCs, then Johnson's).
 
-        Strongly connected components come first, so acyclic graphs cost linear
-        time; cycles are enumerated with Johnson's algorithm inside each component.
-        A cycle is reported once per node set, as a path that starts and ends at
-        its earliest-inserted node; cycles come in insertion order of that node.
+        Each node set is reported once, starting and ending at its earliest-inserted
+        node; cycles come in insertion order of that node.
 
         Yields:
             Each cycle as ``[a, b, ..., a]``, where each node consumes an id that
@@ -211,14 +211,10 @@ class DependencyGraph(Generic[V]):
             inside = {v: [w for w in deps[v] if w in members] for v in component}
             seen: set[frozenset[int]] = set()
             for cycle in _circuits(inside, start):
-                key = frozenset(cycle)
-                if key not in seen:
+                if (key := frozenset(cycle)) not in seen:
                     seen.add(key)
                     yield [self._values[i] for i in cycle]
-            del inside[start]
-            for targets in inside.values():
-                if start in targets:
-                    targets.remove(start)
+            inside = {v: [w for w in ws if w != start] for v, ws in inside.items() if v != start}
             push_cyclic(_strongly_connected(inside, inside))
 
     def detect_circular_dependency(self) -> list[V] | None:
@@ -263,11 +259,10 @@ class DependencyGraph(Generic[V]):
     async def parallel_topological_traversal(self, fn: Callable[[V], Awaitable[R]]) -> list[R]:
         """Call ``fn`` for every node once its providers have finished, concurrently.
 
-        A lone ready node with nothing in flight is awaited directly; tasks are
-        created only when several nodes can run at once. If ``fn`` raises, no new
-        node starts, the calls in flight run to completion and the first error is
-        raised. If the traversal itself is cancelled, the calls in flight are
-        cancelled and awaited before the cancellation propagates.
+        A lone ready node with nothing in flight is awaited directly; tasks are made
+        only when several nodes can run at once. If ``fn`` raises, no new node starts
+        and the first error is raised once the calls in flight have finished. If the
+        traversal is cancelled, it cancels and awaits the calls in flight.
 
         Args:
             fn: the async callback, called with each node's value.

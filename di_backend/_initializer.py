@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+from typing import cast
 from collections.abc import Sequence
 
 from di_backend._core_services import core_services
@@ -61,17 +62,13 @@ class _InstanceMetadata:
 
 
 def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFactory[object]:
-    plugins = {r.plugin_id: r for r in registrations if r.module_id is None}
+    modules: dict[str, list[InstalledModule]] = {}
+    for r in registrations:
+        if r.module_id is not None:
+            modules.setdefault(r.plugin_id, []).append(InstalledModule(r.module_id))
+    plugins = dict.fromkeys(r.plugin_id for r in registrations if r.module_id is None)
     installed = tuple(
-        InstalledPlugin(
-            plugin_id,
-            tuple(
-                InstalledModule(r.module_id)
-                for r in registrations
-                if r.plugin_id == plugin_id and r.module_id is not None
-            ),
-        )
-        for plugin_id in plugins
+        InstalledPlugin(plugin_id, tuple(modules.get(plugin_id, ()))) for plugin_id in plugins
     )
     metadata = _InstanceMetadata(installed)
     return create_service_factory(core_services.root_instance_metadata, lambda: metadata)
@@ -90,6 +87,7 @@ class BackendInitializer:
         self._plan: WiringPlan | None = None
         self._logger: LoggerService | None = None
         self._previous_handler: object = None
+        self._eager_plugin_services: list[AnyServiceRef] = []
 
     def add(self, item: BackendFeature | str) -> None:
         """Queue a feature or import string; it is read at start."""
@@ -129,8 +127,12 @@ class BackendInitializer:
         registry = self.registry
         registry.check_for_circular_deps()
         features = await collect_features(self._items, registry)
-        plan = plan_wiring(features, registry)
-        registry.add(_instance_metadata_factory(plan.registrations))
+        registrations = [feature.get_registration() for feature in features]
+        if not registry.has_explicit(core_services.root_instance_metadata.id):
+            # The backend provides it; an explicitly added one (a test's mock) replaces it.
+            # Added before the wiring is checked, so inits may depend on it.
+            registry.add(_instance_metadata_factory(registrations))
+        plan = plan_wiring(features, registry, registrations)
         registry.check_for_circular_deps()
         self._plan = plan
         config = await self._get(core_services.root_config, None)
@@ -152,9 +154,17 @@ class BackendInitializer:
         )
         if problems:
             raise MissingDependencyError("\n".join(problems))
-        for factory in registry.all_factories():
+        factories = registry.all_factories()
+        for factory in factories:
             if factory.service.scope is Scope.ROOT and factory.initialization == "always":
                 await self._get(factory.service, None)
+        self._eager_plugin_services = list(
+            {
+                f.service.id: f.service
+                for f in factories
+                if f.service.scope is Scope.PLUGIN and f.initialization == "always"
+            }.values()
+        )
 
         collector = ResultCollector(
             boot_failure_policy(config if isinstance(config, ConfigService) else None), logger
@@ -200,9 +210,8 @@ class BackendInitializer:
             return
         assert plan.plugin is not None
         try:
-            for factory in self.registry.all_factories():
-                if factory.service.scope is Scope.PLUGIN and factory.initialization == "always":
-                    await self._get(factory.service, plugin_id)
+            for ref in self._eager_plugin_services:
+                await self._get(ref, plugin_id)
 
             async def init_module(module: Registration) -> None:
                 assert module.module_id is not None
@@ -222,10 +231,11 @@ class BackendInitializer:
         collector.plugin_result(plugin_id)
         lifecycle = self.registry.container.peek(core_services.lifecycle, plugin_id)
         if lifecycle is not None:
-            if not isinstance(lifecycle, PluginLifecycleController):
+            startup = getattr(lifecycle, "startup", None)
+            if not callable(getattr(lifecycle, "shutdown", None)) or not callable(startup):
                 msg = "Unexpected plugin lifecycle service implementation"
                 raise TypeError(msg)
-            await lifecycle.startup()
+            await cast("PluginLifecycleController", lifecycle).startup()
 
     # -- unhandled errors --------------------------------------------------------
 
@@ -281,7 +291,11 @@ class BackendInitializer:
             if p.plugin is not None
         ]
         await asyncio.gather(
-            *(lc.shutdown() for lc in lifecycles if isinstance(lc, PluginLifecycleController))
+            *(
+                lc.shutdown()
+                for lc in lifecycles
+                if lc is not None and isinstance(lc, PluginLifecycleController)
+            )
         )
         if isinstance(root_lifecycle, RootLifecycleController):
             await root_lifecycle.shutdown()

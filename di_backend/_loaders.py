@@ -49,7 +49,7 @@ class BackendFeatureLoader(BackendFeature):
 
 
 def create_backend_feature_loader(
-    loader: Callable[..., LoaderOutput],
+    loader: Callable[[], LoaderOutput],
 ) -> BackendFeatureLoader:
     """Create a feature loader.
 

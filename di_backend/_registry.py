@@ -60,6 +60,8 @@ class ServiceRegistry:
         self._default_factories: dict[object, AnyFactory] = {}
         self._resolved: dict[str, list[AnyFactory]] = {}
         self._missing_cache: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        # answers of is_available / _missing_below; cleared whenever a factory is added
+        self._available: dict[str, bool] = {}
         self.container = ServiceContainer(self.factories_for)
 
     # -- adding ----------------------------------------------------------------
@@ -81,6 +83,7 @@ class ServiceRegistry:
             msg = f"Duplicate service implementations provided for {factory.service.id}"
             raise ConflictError(msg)
         entry.append(factory)
+        self._forget_answers()
 
     def add_from_loader(self, factory: AnyFactory, loader: str) -> bool:
         """Add a factory from a feature loader; return whether it was used.
@@ -96,11 +99,16 @@ class ServiceRegistry:
         if entry and not factory.service.multiton:
             msg = (
                 f"Duplicate service implementations provided for {service_id} by both "
-                f"{entry[0][1]} and {loader}"
+                f"{loader} and {entry[0][1]}"  # Backstage names the later loader first
             )
             raise ConflictError(msg)
         entry.append((factory, loader))
+        self._forget_answers()
         return True
+
+    def _forget_answers(self) -> None:
+        self._available.clear()
+        self._missing_cache.clear()
 
     def has_explicit(self, service_id: str) -> bool:
         """Whether ``Backend.add`` installed a factory for ``service_id``."""
@@ -160,13 +168,16 @@ class ServiceRegistry:
 
     def is_available(self, ref: AnyServiceRef) -> bool:
         """Whether resolving ``ref`` can succeed without a missing factory."""
-        return (
-            ref.id == PLUGIN_METADATA_ID
-            or ref.multiton
-            or ref.id in self._resolved
-            or bool(self._provided(ref.id, False))
-            or ref.default_factory is not None
-        )
+        known = self._available.get(ref.id)
+        if known is None:
+            known = self._available[ref.id] = (
+                ref.id == PLUGIN_METADATA_ID
+                or ref.multiton
+                or ref.id in self._resolved
+                or bool(self._provided(ref.id, False))
+                or ref.default_factory is not None
+            )
+        return known
 
     def _candidates(self, ref: AnyServiceRef) -> list[AnyFactory]:
         """The factories that would serve ``ref``, without marking it instantiated."""

@@ -144,7 +144,7 @@ def _missing_refs(
                 missing.append(str(dep.ref))
         elif not registry.is_available(dep.ref):
             missing.append(str(dep.ref))
-    return missing
+    return list(dict.fromkeys(missing))  # a ref injected twice is listed once
 
 
 def _check_registration(
@@ -178,7 +178,9 @@ def _check_registration(
     return None
 
 
-def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseException:
+def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseException | None:
+    if not plan.modules:
+        return None
     # Reversed edges: a module providing extension point X "consumes" X and the
     # modules depending on X "provide" it, so the provider waits for every consumer.
     graph = DependencyGraph.from_iterable(
@@ -199,7 +201,9 @@ def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseExcep
 
 
 def plan_wiring(
-    features: list[BackendPlugin | BackendModule], registry: ServiceRegistry
+    features: list[BackendPlugin | BackendModule],
+    registry: ServiceRegistry,
+    registrations: list[Registration] | None = None,
 ) -> WiringPlan:
     """Read every registration and validate the wiring, collecting failures per plugin/module.
 
@@ -207,7 +211,8 @@ def plan_wiring(
     points, missing dependencies, foreign extension points and module cycles
     become plugin or module failures, found before anything starts.
     """
-    registrations = [feature.get_registration() for feature in features]
+    if registrations is None:
+        registrations = [feature.get_registration() for feature in features]
     plans: dict[str, PluginPlan] = {}
     extension_points: dict[str, tuple[str, object]] = {}
     for registration in registrations:
@@ -221,13 +226,15 @@ def plan_wiring(
                 plan.module_failures.setdefault(registration.module_id, err)
             else:
                 plan.plugin_failure = plan.plugin_failure or err
+                # keep the plugin in the plan so its failure is reported (it never runs)
+                plan.plugin = plan.plugin or registration
     for plan in plans.values():
         _check_plan(plan, registry, extension_points)
         order = _module_graph(plan)
-        if isinstance(order, BaseException):
-            plan.plugin_failure = plan.plugin_failure or order
-        else:
+        if isinstance(order, DependencyGraph):
             plan.module_order = order
+        elif order is not None:
+            plan.plugin_failure = plan.plugin_failure or order
     return WiringPlan(plans, extension_points, registrations)
 
 
@@ -237,7 +244,10 @@ def _check_plan(
     for registration in [*plan.modules, *([plan.plugin] if plan.plugin else [])]:
         if registration.module_id in plan.module_failures:
             continue
-        problem = _check_registration(registration, registry, extension_points)
+        try:
+            problem = _check_registration(registration, registry, extension_points)
+        except Exception as err:  # e.g. a ref's default factory loader raised
+            problem = err
         if problem is None:
             continue
         if registration.module_id is None:

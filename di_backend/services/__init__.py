@@ -1,6 +1,26 @@
 """The core service interfaces (``typing.Protocol`` classes) that plugins program against."""
 
 from di_backend.services._config import ConfigService, JsonValue, RootConfigService
+from di_backend.services._credentials import (
+    AuthPolicyAllow,
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstagePrincipal,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    PluginRequestToken,
+    PrincipalType,
+    ServiceAccessRestrictions,
+)
+from di_backend.services._http import (
+    AuthService,
+    DiscoveryService,
+    HealthCheckResult,
+    HttpAuthService,
+    HttpRouterService,
+    RootHealthService,
+    RootHttpRouterService,
+)
 from di_backend.services._lifecycle import (
     LifecycleHook,
     LifecycleService,
@@ -17,6 +37,22 @@ from di_backend.services._metadata import (
 )
 
 __all__ = [
+    "AuthPolicyAllow",
+    "AuthService",
+    "BackstageCredentials",
+    "BackstageNonePrincipal",
+    "BackstagePrincipal",
+    "BackstageServicePrincipal",
+    "BackstageUserPrincipal",
+    "DiscoveryService",
+    "HealthCheckResult",
+    "HttpAuthService",
+    "HttpRouterService",
+    "PluginRequestToken",
+    "PrincipalType",
+    "RootHealthService",
+    "RootHttpRouterService",
+    "ServiceAccessRestrictions",
     "ConfigService",
     "InstalledModule",
     "InstalledPlugin",

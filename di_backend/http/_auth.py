@@ -1,0 +1,149 @@
+"""The default auth service of one plugin: verify tokens, issue service tokens."""
+
+from __future__ import annotations
+
+from di_backend.http._errors import AuthenticationError, NotAllowedError
+from di_backend.http._external_access import ExternalTokenHandler
+from di_backend.http._jws import JwsFormatError, parse_compact
+from di_backend.http._keys import KeyStore
+from di_backend.http._plugin_tokens import PluginTokenHandler
+from di_backend.services._credentials import (
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstagePrincipal,
+    BackstageServicePrincipal,
+    PluginRequestToken,
+    PrincipalType,
+)
+from di_backend.services._http import DiscoveryService
+
+__all__ = ["DefaultAuthService"]
+
+
+def _quoted(ids: tuple[str, ...]) -> str:
+    return ", ".join(f"'{plugin_id}'" for plugin_id in ids)
+
+
+class DefaultAuthService:
+    """Backstage's default ``AuthService`` for one plugin.
+
+    Tokens are checked in order: plugin service tokens (this backend's or another
+    backend's, by their ``typ`` header), then the static external access tokens.
+    Service tokens this plugin issues name it as ``plugin:<plugin_id>``.
+    """
+
+    def __init__(
+        self,
+        plugin_id: str,
+        *,
+        keys: KeyStore,
+        plugin_tokens: PluginTokenHandler,
+        external_tokens: ExternalTokenHandler,
+        discovery: DiscoveryService,
+        disable_default_auth_policy: bool = False,
+    ) -> None:
+        """Create the auth service of ``plugin_id`` over the backend's shared key material."""
+        self._plugin_id = plugin_id
+        self._keys = keys
+        self._plugin_tokens = plugin_tokens
+        self._external_tokens = external_tokens
+        self._discovery = discovery
+        self._disable_default_auth_policy = disable_default_auth_policy
+
+    async def authenticate(
+        self, token: str, *, allow_limited_access: bool = False
+    ) -> BackstageCredentials[BackstagePrincipal]:
+        """Verify ``token``; see :meth:`AuthService.authenticate`."""
+        if not token:
+            msg = "Illegal token: the token is empty"
+            raise AuthenticationError(msg)
+        try:
+            parsed = parse_compact(token)
+        except JwsFormatError:
+            parsed = None
+        if parsed is not None and self._plugin_tokens.is_plugin_token(parsed):
+            verified = await self._plugin_tokens.verify(
+                parsed, own_plugin_id=self._plugin_id, discovery=self._discovery
+            )
+            return BackstageCredentials(
+                principal=BackstageServicePrincipal(subject=verified.subject),
+                expires_at=verified.expires_at,
+                token=token,
+            )
+        entry = self._external_tokens.verify(token)
+        if entry is not None:
+            restrictions = entry.access_restrictions
+            if restrictions is not None and self._plugin_id not in restrictions.plugin_ids:
+                msg = (
+                    f"This token's access is restricted to plugin(s) "
+                    f"{_quoted(restrictions.plugin_ids)}, not '{self._plugin_id}'"
+                )
+                raise NotAllowedError(msg)
+            return BackstageCredentials(
+                principal=BackstageServicePrincipal(
+                    subject=entry.subject, access_restrictions=restrictions
+                ),
+                token=token,
+            )
+        msg = (
+            f"Illegal token; plugin '{self._plugin_id}' accepts plugin service tokens "
+            "and the tokens in backend.auth.externalAccess"
+        )
+        raise AuthenticationError(msg)
+
+    def is_principal(
+        self, credentials: BackstageCredentials[BackstagePrincipal], type: PrincipalType
+    ) -> bool:
+        """Return whether ``credentials`` belong to a principal of ``type``."""
+        return credentials.principal.type == type
+
+    async def get_none_credentials(self) -> BackstageCredentials[BackstageNonePrincipal]:
+        """Return credentials for nobody."""
+        return BackstageCredentials(principal=BackstageNonePrincipal())
+
+    async def get_own_service_credentials(
+        self,
+    ) -> BackstageCredentials[BackstageServicePrincipal]:
+        """Return this plugin's credentials (subject ``plugin:<plugin_id>``)."""
+        return BackstageCredentials(
+            principal=BackstageServicePrincipal(subject=f"plugin:{self._plugin_id}")
+        )
+
+    async def get_plugin_request_token(
+        self,
+        *,
+        on_behalf_of: BackstageCredentials[BackstagePrincipal],
+        target_plugin_id: str,
+    ) -> PluginRequestToken:
+        """Issue a service token for ``target_plugin_id``; see :class:`AuthService`."""
+        principal = on_behalf_of.principal
+        if principal.type == "none" and self._disable_default_auth_policy:
+            return PluginRequestToken(token="")
+        if principal.type != "service":
+            msg = (
+                f"Refused to issue service token for credential type '{principal.type}' "
+                f"(plugin '{self._plugin_id}' calling '{target_plugin_id}'); only service "
+                "credentials can be forwarded"
+            )
+            raise AuthenticationError(msg)
+        restrictions = principal.access_restrictions
+        if restrictions is not None:
+            if target_plugin_id not in restrictions.plugin_ids:
+                msg = (
+                    f"Access to target plugin '{target_plugin_id}' is not included in "
+                    f"token's access restrictions (subject '{principal.subject}')"
+                )
+            else:
+                msg = (
+                    f"Access to target plugin '{target_plugin_id}' is restricted and cannot "
+                    f"be delegated (subject '{principal.subject}')"
+                )
+            raise NotAllowedError(msg)
+        token, _ = self._plugin_tokens.issue(
+            source_plugin_id=self._plugin_id, target_plugin_id=target_plugin_id
+        )
+        return PluginRequestToken(token=token)
+
+    async def list_public_service_keys(self) -> dict[str, list[dict[str, str]]]:
+        """Return this backend's JWKS."""
+        return self._keys.public_keys()

@@ -1,0 +1,126 @@
+"""Auth policies and the credentials barrier in front of a plugin's routes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
+
+from di_backend.http._errors import RouterError
+from di_backend.services._credentials import AuthPolicyAllow
+from di_backend.services._http import HttpAuthService
+
+__all__ = ["AuthPolicy", "CredentialsBarrier", "compile_policy_path"]
+
+_ALLOWED: tuple[AuthPolicyAllow, ...] = ("unauthenticated", "user-cookie")
+
+
+def compile_policy_path(path: str) -> re.Pattern[str]:
+    """Compile an auth policy path to a case-insensitive prefix matcher.
+
+    ``/`` and ``*`` match every path; ``:name`` matches one segment; a ``*``
+    segment matches the rest; otherwise the path matches itself and everything
+    below it (``/health`` matches ``/health`` and ``/health/db``, not ``/healthz``).
+    """
+    trimmed = path.rstrip("/")
+    if trimmed in ("", "*", "/*"):
+        return re.compile(r"^")
+    parts: list[str] = []
+    for segment in trimmed.split("/")[1:]:
+        if segment == "*":
+            parts.append("/.*")
+        elif segment.startswith(":") and len(segment) > 1:
+            parts.append("/[^/]+")
+        else:
+            parts.append("/" + re.escape(segment))
+    return re.compile("^" + "".join(parts) + r"(?:/|$)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    """One auth policy of a plugin.
+
+    Attributes:
+        path: the path as given.
+        allow: what the policy opens the path to.
+        pattern: the compiled matcher.
+
+    """
+
+    path: str
+    allow: AuthPolicyAllow
+    pattern: re.Pattern[str]
+
+    def matches(self, relative_path: str) -> bool:
+        """Return whether the policy covers ``relative_path`` (relative to the plugin)."""
+        return self.pattern.match(relative_path or "/") is not None
+
+
+def _relative_path(scope: Scope) -> str:
+    path = str(scope["path"])
+    root_path = str(scope.get("root_path", ""))
+    if root_path and path.startswith(root_path):
+        return path[len(root_path) :]
+    return path
+
+
+class CredentialsBarrier:
+    """Refuse requests without valid ``user`` or ``service`` credentials.
+
+    Paths covered by an ``"unauthenticated"`` policy pass without credentials;
+    paths covered by ``"user-cookie"`` also accept limited user credentials.
+    ``disabled=True`` (``backend.auth.dangerouslyDisableDefaultAuthPolicy``) lets
+    everything pass.
+    """
+
+    def __init__(
+        self, plugin_id: str, http_auth: HttpAuthService, *, disabled: bool = False
+    ) -> None:
+        """Create a barrier for ``plugin_id`` that checks credentials with ``http_auth``."""
+        self._plugin_id = plugin_id
+        self._http_auth = http_auth
+        self._disabled = disabled
+        self._policies: list[AuthPolicy] = []
+
+    @property
+    def policies(self) -> tuple[AuthPolicy, ...]:
+        """The policies added so far."""
+        return tuple(self._policies)
+
+    def add_auth_policy(self, *, path: str, allow: AuthPolicyAllow) -> None:
+        """Add a policy (see :meth:`HttpRouterService.add_auth_policy`).
+
+        Raises:
+            RouterError: ``allow`` is not a known policy, or ``path`` does not start
+                with ``/`` (and is not ``*``).
+
+        """
+        if allow not in _ALLOWED:
+            msg = (
+                f"Invalid auth policy for plugin '{self._plugin_id}' at path '{path}': "
+                f"allow must be 'unauthenticated' or 'user-cookie', got {allow!r}"
+            )
+            raise RouterError(msg)
+        if not (path.startswith("/") or path == "*"):
+            msg = (
+                f"Invalid auth policy for plugin '{self._plugin_id}': path {path!r} must "
+                "start with '/' (it is relative to the plugin's base URL) or be '*'"
+            )
+            raise RouterError(msg)
+        self._policies.append(AuthPolicy(path=path, allow=allow, pattern=compile_policy_path(path)))
+
+    async def check(self, scope: Scope) -> None:
+        """Return if the request may pass; raise the 401/403 error otherwise."""
+        if self._disabled:
+            return
+        relative = _relative_path(scope)
+        matching = [policy.allow for policy in self._policies if policy.matches(relative)]
+        if "unauthenticated" in matching:
+            return
+        await self._http_auth.credentials(
+            HTTPConnection(scope),
+            allow=["user", "service"],
+            allow_limited_access="user-cookie" in matching,
+        )

@@ -1,0 +1,120 @@
+"""The default HTTP auth service: credentials of incoming requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, overload
+
+from starlette.requests import HTTPConnection
+
+from di_backend.http._errors import AuthenticationError, HttpError, NotAllowedError
+from di_backend.services._credentials import (
+    BackstageCredentials,
+    BackstagePrincipal,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    PrincipalType,
+)
+from di_backend.services._http import AuthService
+
+__all__ = ["AUTH_COOKIE", "DefaultHttpAuthService", "bearer_token"]
+
+AUTH_COOKIE = "backstage-auth"
+"""The cookie that carries a limited user token."""
+
+_CACHE_KEY = "di_backend.http.credentials"
+
+_Cached = BackstageCredentials[BackstagePrincipal] | HttpError
+
+
+def bearer_token(request: HTTPConnection) -> str | None:
+    """Return the token of an ``Authorization: Bearer <token>`` header, if any."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+class DefaultHttpAuthService:
+    """Backstage's default ``HttpAuthService`` for one plugin.
+
+    The token comes from ``Authorization: Bearer``; with ``allow_limited_access``
+    the ``backstage-auth`` cookie is used when there is no header. A request
+    without a token has ``none`` credentials. Results are cached per request, so
+    the credentials barrier and the route verify a token once.
+    """
+
+    def __init__(self, auth: AuthService) -> None:
+        """Verify tokens with the plugin's ``auth`` service."""
+        self._auth = auth
+
+    @overload
+    async def credentials(
+        self,
+        request: HTTPConnection,
+        *,
+        allow: Sequence[Literal["service"]],
+        allow_limited_access: bool = False,
+    ) -> BackstageCredentials[BackstageServicePrincipal]: ...
+
+    @overload
+    async def credentials(
+        self,
+        request: HTTPConnection,
+        *,
+        allow: Sequence[Literal["user"]],
+        allow_limited_access: bool = False,
+    ) -> BackstageCredentials[BackstageUserPrincipal]: ...
+
+    @overload
+    async def credentials(
+        self,
+        request: HTTPConnection,
+        *,
+        allow: Sequence[PrincipalType] | None = None,
+        allow_limited_access: bool = False,
+    ) -> BackstageCredentials[BackstagePrincipal]: ...
+
+    async def credentials(
+        self,
+        request: HTTPConnection,
+        *,
+        allow: Sequence[PrincipalType] | None = None,
+        allow_limited_access: bool = False,
+    ) -> BackstageCredentials[BackstagePrincipal]:
+        """Return the verified credentials of ``request``; see :class:`HttpAuthService`."""
+        credentials = await self._lookup(request, allow_limited_access=allow_limited_access)
+        if allow is not None and not credentials.allowed_by(allow):
+            if credentials.principal.type == "none":
+                msg = "Missing credentials"
+                raise AuthenticationError(msg)
+            msg = f"This endpoint does not allow '{credentials.principal.type}' credentials"
+            raise NotAllowedError(msg)
+        return credentials
+
+    async def _lookup(
+        self, request: HTTPConnection, *, allow_limited_access: bool
+    ) -> BackstageCredentials[BackstagePrincipal]:
+        token = bearer_token(request)
+        if token is None and allow_limited_access:
+            token = request.cookies.get(AUTH_COOKIE) or None
+        if token is None:
+            return await self._auth.get_none_credentials()
+        state = request.scope.setdefault("state", {})
+        cache: dict[tuple[str, bool], _Cached] = state.setdefault(_CACHE_KEY, {})
+        key = (token, allow_limited_access)
+        cached = cache.get(key)
+        if cached is None:
+            try:
+                cached = await self._auth.authenticate(
+                    token, allow_limited_access=allow_limited_access
+                )
+            except HttpError as error:
+                cached = error
+            cache[key] = cached
+        if isinstance(cached, HttpError):
+            raise cached
+        return cached

@@ -1,0 +1,107 @@
+"""Fetch and cache other backends' public keys (their JWKS), by URL and key id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from di_backend.errors import describe_error
+from di_backend.http._errors import AuthenticationError
+from di_backend.http._jws import JwsFormatError, json_object, public_key_from_jwk
+
+__all__ = ["JwksCache"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Entry:
+    fetched_at: datetime
+    keys: dict[str, Ed25519PublicKey] = field(default_factory=dict[str, Ed25519PublicKey])
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class JwksCache:
+    """Public keys of remote issuers, fetched on demand and cached by key id.
+
+    An unknown key id triggers a fetch of the issuer's JWKS, at most once per
+    ``cooldown`` per URL, so random key ids cannot make us hammer an issuer.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: timedelta = timedelta(seconds=5),
+        cooldown: timedelta = timedelta(seconds=30),
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """Create an empty cache; ``timeout`` bounds each fetch."""
+        self._timeout = timeout.total_seconds()
+        self._cooldown = cooldown
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def get_key(self, url: str, kid: str) -> Ed25519PublicKey | None:
+        """Return the key ``kid`` published at ``url``, fetching the JWKS if needed.
+
+        Raises:
+            AuthenticationError: the JWKS could not be fetched or read; names the URL.
+
+        """
+        entry = self._entries.get(url)
+        if entry is None:
+            entry = self._entries[url] = _Entry(fetched_at=datetime.min.replace(tzinfo=UTC))
+        if kid in entry.keys:
+            return entry.keys[kid]
+        async with entry.lock:
+            if kid in entry.keys:
+                return entry.keys[kid]
+            if self._clock() - entry.fetched_at < self._cooldown:
+                return None
+            entry.fetched_at = self._clock()
+            entry.keys = await self._fetch(url)
+        return entry.keys.get(kid)
+
+    async def _fetch(self, url: str) -> dict[str, Ed25519PublicKey]:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
+        try:
+            response = await self._client.get(url)
+            response.raise_for_status()
+            document: object = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            msg = f"Unable to fetch the public keys at {url}; caused by {describe_error(error)}"
+            raise AuthenticationError(msg) from error
+        keys: dict[str, Ed25519PublicKey] = {}
+        jwks = json_object(document)
+        items = None if jwks is None else jwks.get("keys")
+        if not isinstance(items, list):
+            msg = f"The public keys at {url} are not a JWKS (an object with a 'keys' list)"
+            raise AuthenticationError(msg)
+        for entry in cast("list[object]", items):
+            jwk = json_object(entry)
+            if jwk is None:
+                continue
+            kid = jwk.get("kid")
+            try:
+                key = public_key_from_jwk(jwk)
+            except JwsFormatError:
+                continue
+            if isinstance(kid, str):
+                keys[kid] = key
+        return keys
+
+    async def aclose(self) -> None:
+        """Close the HTTP client; the cache can still be used (a new client is made)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()

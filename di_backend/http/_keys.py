@@ -1,0 +1,94 @@
+"""The backend's signing keys for service tokens, rotated and published as a JWKS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from di_backend.http._jws import public_jwk
+
+__all__ = ["KeyStore", "SigningKey"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A private key with its id and creation time.
+
+    Attributes:
+        kid: the key id put in token headers and the JWKS.
+        private_key: the Ed25519 private key.
+        created_at: when the key was generated.
+
+    """
+
+    kid: str
+    private_key: Ed25519PrivateKey
+    created_at: datetime
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        """The matching public key."""
+        return self.private_key.public_key()
+
+
+class KeyStore:
+    """In-memory Ed25519 keys of one backend.
+
+    A key signs tokens for ``key_duration``; then a new key is generated. Old
+    public keys stay published as long as tokens they signed can still be valid
+    (``key_duration + token_ttl`` after their creation).
+    """
+
+    def __init__(
+        self,
+        *,
+        key_duration: timedelta = timedelta(hours=1),
+        token_ttl: timedelta = timedelta(hours=1),
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """Create an empty store; the first key is generated on first use."""
+        self._key_duration = key_duration
+        self._token_ttl = token_ttl
+        self._clock = clock
+        self._keys: list[SigningKey] = []
+
+    def signing_key(self) -> SigningKey:
+        """Return the current key, generating a new one when it is too old."""
+        now = self._clock()
+        if not self._keys or now - self._keys[-1].created_at >= self._key_duration:
+            self._keys.append(
+                SigningKey(
+                    kid=str(uuid.uuid4()),
+                    private_key=Ed25519PrivateKey.generate(),
+                    created_at=now,
+                )
+            )
+        self._prune(now)
+        return self._keys[-1]
+
+    def _prune(self, now: datetime) -> None:
+        keep = self._key_duration + self._token_ttl
+        self._keys = [key for key in self._keys[:-1] if now - key.created_at < keep] + self._keys[
+            -1:
+        ]
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        """Return the public key with id ``kid`` if this store holds it."""
+        self._prune(self._clock())
+        for key in self._keys:
+            if key.kid == kid:
+                return key.public_key
+        return None
+
+    def public_keys(self) -> dict[str, list[dict[str, str]]]:
+        """Return the JWKS: ``{"keys": [...]}`` with every key that may still verify."""
+        self.signing_key()
+        return {"keys": [public_jwk(key.kid, key.public_key) for key in self._keys]}

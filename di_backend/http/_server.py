@@ -1,0 +1,173 @@
+"""One uvicorn server per backend, started and stopped from code (no signal handling)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import socket
+from datetime import timedelta
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from di_backend.errors import BackendStateError, ForwardedError
+from di_backend.http._config_reading import ListenOptions
+from di_backend.services import LoggerService
+
+__all__ = ["HttpServer", "display_host"]
+
+
+def display_host(host: str) -> str:
+    """Return the host to put in URLs for a listen host (``""``/``::`` -> ``localhost``)."""
+    if host in ("", "::"):
+        return "localhost"
+    if host == "0.0.0.0":
+        return "127.0.0.1"
+    if ":" in host:
+        return f"[{host}]"
+    return host
+
+
+def _bind(options: ListenOptions) -> socket.socket:
+    if options.host in ("", "::"):
+        if socket.has_dualstack_ipv6():
+            return socket.create_server(
+                ("", options.port), family=socket.AF_INET6, dualstack_ipv6=True
+            )
+        return socket.create_server(("", options.port))
+    infos = socket.getaddrinfo(
+        options.host, options.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    family, _, _, _, address = infos[0]
+    return socket.create_server(address[:2], family=family)
+
+
+class HttpServer:
+    """Serve one ASGI app with uvicorn on a host and port.
+
+    ``start`` binds and begins serving; ``stop`` refuses new connections, lets
+    in-flight requests finish (up to ``shutdown_timeout``) and closes idle ones.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        listen: ListenOptions,
+        *,
+        shutdown_timeout: timedelta | None = timedelta(seconds=30),
+        logger: LoggerService | None = None,
+    ) -> None:
+        """Prepare a server for ``app``; nothing is bound until :meth:`start`."""
+        self._app = app
+        self._listen = listen
+        self._logger = logger
+        timeout = (
+            None
+            if shutdown_timeout is None
+            else max(1, math.ceil(shutdown_timeout.total_seconds()))
+        )
+        self._config = uvicorn.Config(
+            app,
+            host=listen.host,
+            port=listen.port,
+            http="h11",
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=timeout,
+        )
+        self._server = uvicorn.Server(self._config)
+        self._socket: socket.socket | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Future[None] | None = None
+        self._port: int | None = None
+        self._state = "new"
+
+    @property
+    def host(self) -> str:
+        """The configured listen host."""
+        return self._listen.host
+
+    @property
+    def port(self) -> int:
+        """The real port; the chosen one when the configured port was 0.
+
+        Raises:
+            BackendStateError: the server has not been started.
+
+        """
+        if self._port is None:
+            msg = "The HTTP server has not been started yet, so its port is not known"
+            raise BackendStateError(msg)
+        return self._port
+
+    @property
+    def started(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._state == "started"
+
+    async def start(self) -> None:
+        """Bind the socket and start serving.
+
+        Raises:
+            ForwardedError: the address could not be bound; names host and port.
+            BackendStateError: the server was started before.
+
+        """
+        if self._state != "new":
+            msg = f"The HTTP server cannot be started twice (it is {self._state})"
+            raise BackendStateError(msg)
+        self._state = "starting"
+        try:
+            sock = _bind(self._listen)
+        except OSError as error:
+            self._state = "stopped"
+            where = f"{self._listen.host or '*'}:{self._listen.port}"
+            msg = f"Unable to listen on {where} (from config 'backend.listen')"
+            raise ForwardedError(msg, error) from error
+        self._socket = sock
+        self._port = int(sock.getsockname()[1])
+        try:
+            self._config.load()
+            self._server.lifespan = self._config.lifespan_class(self._config)
+            await self._server.startup(sockets=[sock])
+        except BaseException:
+            sock.close()
+            self._state = "stopped"
+            raise
+        self._ticker = asyncio.create_task(self._server.main_loop(), name="di-backend-http-ticker")
+        self._state = "started"
+        if self._logger is not None:
+            self._logger.info(f"Listening on http://{display_host(self._listen.host)}:{self._port}")
+
+    async def stop(self) -> None:
+        """Stop serving: refuse new connections and wait for in-flight requests.
+
+        Idempotent: later and concurrent calls wait for the first one; a server
+        that never started just becomes stopped.
+        """
+        if self._stopping is None:
+            if self._state != "started":
+                self._state = "stopped"
+                return
+            self._stopping = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._stopping)
+
+    async def _shutdown(self) -> None:
+        self._state = "stopping"
+        self._server.should_exit = True
+        if self._ticker is not None:
+            # The ticker only refreshes the Date header; no need to wait for its next tick.
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        sockets = [self._socket] if self._socket is not None else None
+        try:
+            await self._server.shutdown(sockets=sockets)
+        finally:
+            self._state = "stopped"
+        if self._logger is not None:
+            self._logger.info("HTTP server stopped")

@@ -1,0 +1,354 @@
+"""Service tokens, external access tokens and request credentials within one backend."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from http_support import (
+    BackendMaker,
+    MiniPlugin,
+    client,
+    make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, Router
+
+from di_backend.config import ObservableConfig
+from di_backend.errors import ConfigError
+from di_backend.http import (
+    AuthenticationError,
+    BackstageCredentials,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    DefaultAuthService,
+    ExternalTokenHandler,
+    JwksCache,
+    KeyStore,
+    NotAllowedError,
+    PluginTokenHandler,
+    ServiceAccessRestrictions,
+)
+from di_backend.http._jws import b64url_encode, parse_compact
+from di_backend.services import JsonValue
+
+STATIC: dict[str, JsonValue] = {
+    "backend": {
+        "auth": {
+            "externalAccess": [
+                {"type": "static", "options": {"token": "curl-secret-1", "subject": "curl"}},
+                {
+                    "type": "static",
+                    "options": {"token": "catalog-only-1", "subject": "limited"},
+                    "accessRestrictions": [{"plugin": "catalog"}],
+                },
+            ]
+        }
+    }
+}
+
+
+async def _token(plugin: MiniPlugin, target: str) -> str:
+    own = await plugin.auth.get_own_service_credentials()
+    token = await plugin.auth.get_plugin_request_token(on_behalf_of=own, target_plugin_id=target)
+    return token.token
+
+
+def _ping_router(plugin: MiniPlugin) -> Router:
+    async def ping(request: Request) -> JSONResponse:
+        credentials = await plugin.http_auth.credentials(request, allow=["service"])
+        return JSONResponse({"pong": credentials.principal.subject})
+
+    async def users_only(request: Request) -> JSONResponse:
+        credentials = await plugin.http_auth.credentials(request, allow=["user"])
+        return JSONResponse({"user": credentials.principal.user_entity_ref})
+
+    return Router([Route("/ping", ping), Route("/users-only", users_only)])
+
+
+class TestServiceTokens:
+    async def test_own_credentials_name_the_plugin(self, make_backend: BackendMaker) -> None:
+        """A plugin's own service credentials have the subject 'plugin:<id>'."""
+        backend = await make_backend()
+        credentials = await backend.add_plugin("ping").auth.get_own_service_credentials()
+        assert credentials.principal == BackstageServicePrincipal(subject="plugin:ping")
+        assert credentials.principal.type == "service"
+
+    async def test_tokens_carry_source_target_key_id_and_a_short_expiry(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A token is an EdDSA JWS with kid, sub 'plugin:<source>', aud '<target>', 1 h exp."""
+        backend = await make_backend()
+        token = await _token(backend.add_plugin("ping"), "pong")
+        parsed = parse_compact(token)
+        assert parsed.header == {
+            "typ": "vnd.backstage.plugin",
+            "kid": backend.keys.signing_key().kid,
+            "alg": "EdDSA",
+        }
+        assert parsed.payload["sub"] == "plugin:ping"
+        assert parsed.payload["aud"] == "pong"
+        issued, expires = parsed.payload["iat"], parsed.payload["exp"]
+        assert isinstance(issued, int)
+        assert isinstance(expires, int)
+        assert expires - issued == 3600
+
+    async def test_the_target_authenticates_the_token(self, make_backend: BackendMaker) -> None:
+        """The target plugin turns the token into service credentials of the source."""
+        backend = await make_backend()
+        token = await _token(backend.add_plugin("ping"), "pong")
+        credentials = await backend.add_plugin("pong").auth.authenticate(token)
+        assert credentials.principal == BackstageServicePrincipal(subject="plugin:ping")
+        assert credentials.expires_at is not None
+        assert credentials.expires_at > datetime.now(UTC)
+
+    async def test_tokens_for_another_plugin_are_refused(self, make_backend: BackendMaker) -> None:
+        """A token whose audience is another plugin is refused, naming both plugins."""
+        backend = await make_backend()
+        token = await _token(backend.add_plugin("ping"), "pong")
+        with pytest.raises(
+            AuthenticationError,
+            match=re.escape(
+                "Invalid plugin token: the token from plugin 'ping' is meant for plugin "
+                "'pong', not for plugin 'other'"
+            ),
+        ):
+            await backend.add_plugin("other").auth.authenticate(token)
+
+    async def test_tampered_tokens_are_refused(self, make_backend: BackendMaker) -> None:
+        """Changing the claims breaks the signature."""
+        backend = await make_backend()
+        token = await _token(backend.add_plugin("ping"), "pong")
+        header, _, signature = token.split(".")
+        forged_claims = b64url_encode(b'{"sub":"plugin:admin","aud":"pong","exp":9999999999}')
+        with pytest.raises(AuthenticationError, match="does not verify"):
+            await backend.add_plugin("pong").auth.authenticate(
+                f"{header}.{forged_claims}.{signature}"
+            )
+
+    async def test_expired_tokens_are_refused(self, make_backend: BackendMaker) -> None:
+        """A token past its expiry (plus leeway) is refused with the expiry time."""
+        backend = await make_backend()
+        past = datetime(2020, 1, 1, tzinfo=UTC)
+        old_issuer = PluginTokenHandler(backend.keys, JwksCache(), clock=lambda: past)
+        token, expires_at = old_issuer.issue(source_plugin_id="ping", target_plugin_id="pong")
+        with pytest.raises(
+            AuthenticationError,
+            match=re.escape(f"the token from plugin 'ping' expired at {expires_at.isoformat()}"),
+        ):
+            await backend.add_plugin("pong").auth.authenticate(token)
+
+    async def test_tokens_signed_with_unknown_keys_are_refused(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A token signed by a key the source's backend does not publish is refused."""
+        backend = await make_backend()
+        backend.add_plugin("ping")
+        rogue = PluginTokenHandler(KeyStore(), JwksCache())
+        token, _ = rogue.issue(source_plugin_id="ping", target_plugin_id="pong")
+        kid = parse_compact(token).header["kid"]
+        with pytest.raises(
+            AuthenticationError,
+            match=re.escape(
+                f"key '{kid}' of plugin 'ping' is not published at "
+                f"{backend.base_url}/api/ping/.backstage/auth/v1/jwks.json"
+            ),
+        ):
+            await backend.add_plugin("pong").auth.authenticate(token)
+
+    async def test_tokens_are_refused_for_nobody(self, make_backend: BackendMaker) -> None:
+        """'none' credentials cannot be turned into a service token."""
+        backend = await make_backend()
+        auth = backend.add_plugin("ping").auth
+        with pytest.raises(
+            AuthenticationError,
+            match=re.escape("Refused to issue service token for credential type 'none'"),
+        ):
+            await auth.get_plugin_request_token(
+                on_behalf_of=await auth.get_none_credentials(), target_plugin_id="pong"
+            )
+
+    async def test_nobody_gets_an_empty_token_when_the_policy_is_disabled(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """With dangerouslyDisableDefaultAuthPolicy 'none' credentials forward as ''."""
+        backend = await make_backend()
+        auth = DefaultAuthService(
+            "ping",
+            keys=backend.keys,
+            plugin_tokens=backend.tokens,
+            external_tokens=backend.external,
+            discovery=backend.discovery,
+            disable_default_auth_policy=True,
+        )
+        token = await auth.get_plugin_request_token(
+            on_behalf_of=await auth.get_none_credentials(), target_plugin_id="pong"
+        )
+        assert token.token == ""
+
+    async def test_user_credentials_cannot_be_forwarded(self, make_backend: BackendMaker) -> None:
+        """User credentials are refused: there is no user-token issuer to delegate to."""
+        backend = await make_backend()
+        auth = backend.add_plugin("ping").auth
+        user = BackstageCredentials(principal=BackstageUserPrincipal("user:default/jane"))
+        with pytest.raises(
+            AuthenticationError,
+            match=re.escape("Refused to issue service token for credential type 'user'"),
+        ):
+            await auth.get_plugin_request_token(on_behalf_of=user, target_plugin_id="pong")
+
+
+class TestRequestCredentials:
+    async def test_routes_see_the_calling_plugin(self, make_backend: BackendMaker) -> None:
+        """A route reading credentials with allow=['service'] sees 'plugin:<caller>'."""
+        backend = await make_backend()
+        pong = backend.add_plugin("pong")
+        pong.router.use(_ping_router(pong))
+        token = await _token(backend.add_plugin("ping"), "pong")
+        async with client(backend.base_url) as http:
+            response = await http.get(
+                "/api/pong/ping", headers={"Authorization": f"Bearer {token}"}
+            )
+        assert response.json() == {"pong": "plugin:ping"}
+
+    async def test_disallowed_principals_get_403(self, make_backend: BackendMaker) -> None:
+        """A service calling a users-only endpoint gets 403 with Backstage's message."""
+        backend = await make_backend()
+        pong = backend.add_plugin("pong")
+        pong.router.use(_ping_router(pong))
+        token = await _token(backend.add_plugin("ping"), "pong")
+        async with client(backend.base_url) as http:
+            response = await http.get(
+                "/api/pong/users-only", headers={"Authorization": f"Bearer {token}"}
+            )
+        assert response.status_code == 403
+        assert response.json()["error"] == {
+            "name": "NotAllowedError",
+            "message": "This endpoint does not allow 'service' credentials",
+        }
+
+    async def test_open_endpoints_still_demand_credentials_in_the_route(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """Behind an 'unauthenticated' policy, allow=['service'] still answers 401."""
+        backend = await make_backend()
+        pong = backend.add_plugin("pong")
+        pong.router.use(_ping_router(pong))
+        pong.router.add_auth_policy(path="/ping", allow="unauthenticated")
+        async with client(backend.base_url) as http:
+            response = await http.get("/api/pong/ping")
+        assert response.status_code == 401
+        assert response.json()["error"]["message"] == "Missing credentials"
+
+    async def test_a_token_is_verified_once_per_request(self, make_backend: BackendMaker) -> None:
+        """The barrier and the route share one verification of the request's token."""
+        backend = await make_backend()
+        pong = backend.add_plugin("pong")
+        counting = AsyncMock(wraps=pong.auth.authenticate)
+        pong.router.use(_ping_router(pong))
+        token = await _token(backend.add_plugin("ping"), "pong")
+        with patch.object(pong.auth, "authenticate", new=counting):
+            async with client(backend.base_url) as http:
+                response = await http.get(
+                    "/api/pong/ping", headers={"Authorization": f"Bearer {token}"}
+                )
+        assert response.status_code == 200
+        counting.assert_awaited_once_with(token, allow_limited_access=False)
+
+
+class TestExternalAccess:
+    async def test_static_tokens_authenticate_as_their_subject(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A configured static token yields a service principal with its subject."""
+        backend = await make_backend(STATIC)
+        pong = backend.add_plugin("pong")
+        pong.router.use(_ping_router(pong))
+        async with client(backend.base_url) as http:
+            response = await http.get(
+                "/api/pong/ping", headers={"Authorization": "Bearer curl-secret-1"}
+            )
+        assert response.json() == {"pong": "curl"}
+
+    async def test_restricted_tokens_only_reach_their_plugins(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A token restricted to 'catalog' is refused by other plugins with 403."""
+        backend = await make_backend(STATIC)
+        pong = backend.add_plugin("pong")
+        pong.router.use(_ping_router(pong))
+        async with client(backend.base_url) as http:
+            response = await http.get(
+                "/api/pong/ping", headers={"Authorization": "Bearer catalog-only-1"}
+            )
+        assert response.status_code == 403
+        assert response.json()["error"]["message"] == (
+            "This token's access is restricted to plugin(s) 'catalog', not 'pong'"
+        )
+
+    async def test_restricted_access_cannot_be_delegated(self, make_backend: BackendMaker) -> None:
+        """A plugin acting for a restricted caller cannot mint an unrestricted token."""
+        backend = await make_backend(STATIC)
+        catalog = backend.add_plugin("catalog")
+        caller = await catalog.auth.authenticate("catalog-only-1")
+        assert caller.principal == BackstageServicePrincipal(
+            subject="limited", access_restrictions=ServiceAccessRestrictions(("catalog",))
+        )
+        with pytest.raises(
+            NotAllowedError,
+            match=re.escape("Access to target plugin 'pong' is not included in token's"),
+        ):
+            await catalog.auth.get_plugin_request_token(
+                on_behalf_of=caller, target_plugin_id="pong"
+            )
+        with pytest.raises(
+            NotAllowedError,
+            match=re.escape("Access to target plugin 'catalog' is restricted and cannot be"),
+        ):
+            await catalog.auth.get_plugin_request_token(
+                on_behalf_of=caller, target_plugin_id="catalog"
+            )
+
+    @pytest.mark.parametrize(
+        ("entry", "message"),
+        [
+            (
+                {"type": "magic"},
+                "Unknown type 'magic' in backend.auth.externalAccess, expected one of "
+                "'static', 'legacy', 'jwks' (at 'backend.auth.externalAccess[0].type')",
+            ),
+            (
+                {"type": "legacy", "options": {"secret": "x"}},
+                "Unsupported type 'legacy' in backend.auth.externalAccess",
+            ),
+            (
+                {"type": "static", "options": {"token": "short", "subject": "s"}},
+                "Illegal token, must be at least 8 characters length "
+                "(at 'backend.auth.externalAccess[0].options.token')",
+            ),
+            (
+                {"type": "static", "options": {"token": "has space 12", "subject": "s"}},
+                "Illegal token, must be a set of non-space characters",
+            ),
+            (
+                {"type": "static", "options": {"token": "long-enough", "subject": "a b"}},
+                "Illegal subject, must be a set of non-space characters",
+            ),
+        ],
+        ids=["unknown", "legacy", "short", "spaces", "subject"],
+    )
+    def test_bad_entries_are_refused(self, entry: dict[str, JsonValue], message: str) -> None:
+        """Malformed externalAccess entries fail with Backstage's message and the key."""
+        config = ObservableConfig({"backend": {"auth": {"externalAccess": [entry]}}})
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            ExternalTokenHandler.from_config(config)
+
+    def test_static_entries_hide_their_token(self) -> None:
+        """The repr of a configured token never shows the secret."""
+        handler = ExternalTokenHandler.from_config(ObservableConfig(STATIC))
+        entry = handler.verify("curl-secret-1")
+        assert entry is not None
+        assert "curl-secret-1" not in repr(entry)

@@ -1,0 +1,122 @@
+"""Service tokens across two backends: JWKS published, fetched through discovery, cached."""
+
+from __future__ import annotations
+
+import socket
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from http_support import (
+    LOOPBACK,
+    BackendMaker,
+    MiniBackend,
+    MiniPlugin,
+    client,
+    make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, Router
+
+from di_backend.http import AuthenticationError, JwksCache, PluginTokenHandler
+from di_backend.http._jws import parse_compact
+from di_backend.services import JsonValue
+
+
+def _endpoints(**targets: str) -> dict[str, JsonValue]:
+    return {
+        "discovery": {
+            "endpoints": [
+                {"target": f"{url}/api/{{{{pluginId}}}}", "plugins": [plugin]}
+                for plugin, url in targets.items()
+            ]
+        }
+    }
+
+
+async def _split(make_backend: BackendMaker) -> tuple[MiniBackend, MiniBackend]:
+    """Backend A hosts 'ping', backend B hosts 'pong'; each one's discovery knows the other."""
+    a = await make_backend()
+    b = await make_backend()
+    a.config.update(_endpoints(pong=b.base_url))
+    b.config.update(_endpoints(ping=a.base_url))
+    a.add_plugin("ping")
+    pong = b.add_plugin("pong")
+
+    async def handle(request: Request) -> JSONResponse:
+        credentials = await pong.http_auth.credentials(request, allow=["service"])
+        return JSONResponse({"pong": credentials.principal.subject})
+
+    pong.router.use(Router([Route("/ping", handle)]))
+    return a, b
+
+
+async def _call_pong(backend: MiniBackend, caller: MiniPlugin) -> tuple[int, object]:
+    base_url = await backend.discovery.get_base_url("pong")
+    own = await caller.auth.get_own_service_credentials()
+    token = await caller.auth.get_plugin_request_token(on_behalf_of=own, target_plugin_id="pong")
+    async with client(base_url) as http:
+        response = await http.get("/ping", headers={"Authorization": f"Bearer {token.token}"})
+    return response.status_code, response.json()
+
+
+class TestTwoBackends:
+    async def test_a_plugin_calls_a_plugin_in_another_backend(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """B verifies A's token with the keys A publishes; the keys of A and B differ."""
+        a, b = await _split(make_backend)
+        assert a.keys.signing_key().kid != b.keys.signing_key().kid
+        assert await a.discovery.get_base_url("pong") == f"{b.base_url}/api/pong"
+        status, body = await _call_pong(a, a.plugins["ping"])
+        assert (status, body) == (200, {"pong": "plugin:ping"})
+
+    async def test_remote_keys_are_cached_by_key_id(self, make_backend: BackendMaker) -> None:
+        """A second call with a token signed by the same key does not fetch the JWKS again."""
+        a, b = await _split(make_backend)
+        ping = a.plugins["ping"]
+        published = AsyncMock(wraps=ping.auth.list_public_service_keys)
+        with patch.object(ping.auth, "list_public_service_keys", new=published):
+            first = await _call_pong(a, ping)
+            second = await _call_pong(a, ping)
+        assert first == second == (200, {"pong": "plugin:ping"})
+        published.assert_awaited_once()
+        assert b.jwks is not a.jwks
+
+    async def test_keys_the_source_does_not_publish_are_refused(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A token claiming to be from 'ping' but signed elsewhere is refused by B."""
+        a, b = await _split(make_backend)
+        rogue = PluginTokenHandler(MiniBackend().keys, JwksCache())
+        token, _ = rogue.issue(source_plugin_id="ping", target_plugin_id="pong")
+        kid = parse_compact(token).header["kid"]
+        async with client(b.base_url) as http:
+            response = await http.get(
+                "/api/pong/ping", headers={"Authorization": f"Bearer {token}"}
+            )
+        assert response.status_code == 401
+        assert response.json()["error"]["message"] == (
+            f"Invalid plugin token: key '{kid}' of plugin 'ping' is not published at "
+            f"{a.base_url}/api/ping/.backstage/auth/v1/jwks.json"
+        )
+
+    async def test_an_unreachable_issuer_is_a_clear_401(self, make_backend: BackendMaker) -> None:
+        """When the source's JWKS cannot be fetched, the error names the URL."""
+        a, b = await _split(make_backend)
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, 0))
+            closed_port = probe.getsockname()[1]
+        b.config.update(_endpoints(ping=f"http://{LOOPBACK}:{closed_port}"))
+        own = await a.plugins["ping"].auth.get_own_service_credentials()
+        token = await a.plugins["ping"].auth.get_plugin_request_token(
+            on_behalf_of=own, target_plugin_id="pong"
+        )
+        with pytest.raises(
+            AuthenticationError,
+            match=(
+                rf"Unable to fetch the public keys at http://{LOOPBACK}:{closed_port}"
+                r"/api/ping/\.backstage/auth/v1/jwks\.json; caused by ConnectError"
+            ),
+        ):
+            await b.plugins["pong"].auth.authenticate(token.token)
