@@ -159,7 +159,7 @@ class ServiceCell:
             for name, dep in self._deps.items():
                 if type(dep) is ServiceCell and dep._state == _DONE:
                     kwargs[name] = dep._value
-                elif name in binding.multiton_deps and type(dep) is list:
+                elif name in binding.multiton_deps and type(dep) in (list, tuple):
                     kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
                 else:
                     kwargs[name] = await resolve_value(dep)

@@ -209,7 +209,8 @@ class ServiceContainer:
         provided = self.provide(ref, plugin_id)
         if type(provided) is ServiceCell:
             return provided.value if provided.done else await provided.get()
-        if ref.multiton and type(provided) is list:
+        if ref.multiton and type(provided) in (list, tuple):
+            # dependency-injector's List provider returns a tuple when it has no items
             return [await resolve_value(item) for item in cast("list[object]", provided)]
         return provided
 
@@ -225,7 +226,7 @@ class ServiceContainer:
         provided = provider()
         if type(provided) is ServiceCell:
             return provided.peek()
-        return None if type(provided) is list else provided
+        return None if type(provided) in (list, tuple) else provided
 
     # -- overrides ------------------------------------------------------------
 

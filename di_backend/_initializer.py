@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
-from typing import cast
 from collections.abc import Sequence
+from typing import cast
 
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from di_backend._core_services import core_services
 from di_backend._factories import create_service_factory
 from di_backend._inject import inject
@@ -36,15 +39,12 @@ empty_root_config_factory = create_service_factory(core_services.root_config, _e
 
 
 def _secrets(config: ConfigService) -> frozenset[str]:
+    """The config's secret values, if it tracks them (``di_backend.config`` readers do)."""
     secret_values = getattr(config, "secret_values", None)
-    if not callable(secret_values):
+    values: object = secret_values() if callable(secret_values) else ()
+    if not isinstance(values, frozenset | set | list | tuple):
         return frozenset()
-    values = secret_values()
-    return (
-        frozenset(v for v in values if isinstance(v, str))
-        if isinstance(values, frozenset)
-        else frozenset()
-    )  # pyright: ignore[reportUnknownVariableType]
+    return frozenset(v for v in cast("Iterable[object]", values) if isinstance(v, str))
 
 
 def _root_logger(

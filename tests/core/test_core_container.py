@@ -1,0 +1,197 @@
+"""The dependency-injector containers behind a backend, and overriding refs through them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from dependency_injector import containers
+
+from di_backend import (
+    Backend,
+    BackendPlugin,
+    PluginRegistrationPoints,
+    ServiceRef,
+    core_services,
+    create_backend_plugin,
+    create_service_factory,
+    create_service_ref,
+    inject,
+)
+from di_backend._container import ServiceContainer
+from di_backend.services import PluginMetadataService
+
+MakeBackend = Callable[..., Backend]
+Init = Callable[..., Awaitable[None] | None]
+
+
+def plugin(plugin_id: str, init: Init) -> BackendPlugin:
+    """A plugin that only registers ``init``."""
+
+    def register(env: PluginRegistrationPoints) -> None:
+        env.register_init(init)
+
+    return create_backend_plugin(plugin_id=plugin_id, register=register)
+
+
+def consumer(plugin_id: str, ref: ServiceRef[str], seen: dict[str, str]) -> BackendPlugin:
+    """A plugin recording the value of ``ref`` it received under its id."""
+
+    def init(value: str = inject(ref)) -> None:
+        seen[plugin_id] = value
+
+    return plugin(plugin_id, init)
+
+
+def container_of(backend: Backend) -> ServiceContainer:
+    """The service container of ``backend``."""
+    return backend._initializer.registry.container
+
+
+def overridden(provider: object) -> bool:
+    """Whether a dependency-injector provider currently has an override."""
+    overrides: tuple[object, ...] = getattr(provider, "overridden", ())
+    return len(overrides) > 0
+
+
+def recording(calls: list[str], value: str) -> Callable[[], str]:
+    """A factory without dependencies that records and returns ``value``."""
+
+    def make() -> str:
+        calls.append(value)
+        return value
+
+    return make
+
+
+class TestContainers:
+    async def test_each_plugin_has_its_own_dynamic_container(
+        self, make_backend: MakeBackend
+    ) -> None:
+        """Each plugin resolving services gets a dependency-injector DynamicContainer of its own."""
+        ref: ServiceRef[str] = create_service_ref(id="c.svc")
+        seen: dict[str, str] = {}
+
+        def init_b(meta: PluginMetadataService = inject(core_services.plugin_metadata)) -> None:
+            seen["b"] = meta.get_id()
+
+        backend = make_backend(
+            create_service_factory(ref, recording([], "real")),
+            consumer("a", ref, seen),
+            plugin("b", init_b),
+        )
+        await backend.start()
+        container = container_of(backend)
+        assert {"a", "b"} <= set(container._plugins)
+        assert all(isinstance(c, containers.DynamicContainer) for c in container._plugins.values())
+        assert container._plugins["a"] is not container._plugins["b"]
+        assert "c.svc" in container._plugins["a"].providers
+        assert "c.svc" not in container._plugins["b"].providers
+
+    async def test_root_services_live_in_the_root_container(
+        self, make_backend: MakeBackend
+    ) -> None:
+        """Root refs are providers of one shared root DynamicContainer."""
+        ref: ServiceRef[str] = create_service_ref(id="c.root", scope="root")
+        backend = make_backend(create_service_factory(ref, recording([], "root")))
+        await backend.start()
+        root = container_of(backend)._root
+        assert isinstance(root, containers.DynamicContainer)
+        assert {"c.root", "core.rootLogger", "core.rootLifecycle"} <= set(root.providers)
+
+    async def test_plugin_metadata_is_provided_per_plugin(self, make_backend: MakeBackend) -> None:
+        """Each plugin container provides its own core.pluginMetadata."""
+        seen: list[PluginMetadataService] = []
+
+        def init(meta: PluginMetadataService = inject(core_services.plugin_metadata)) -> None:
+            seen.append(meta)
+
+        backend = make_backend(plugin("a", init), plugin("b", init))
+        await backend.start()
+        plugins = container_of(backend)._plugins
+        assert plugins["a"].providers["core.pluginMetadata"]().get_id() == "a"
+        assert plugins["b"].providers["core.pluginMetadata"]().get_id() == "b"
+
+
+class TestOverrides:
+    async def test_overriding_a_root_ref_before_start(self, make_backend: MakeBackend) -> None:
+        """``container.override(ref, value)`` makes every init see the fake; no factory runs."""
+        ref: ServiceRef[str] = create_service_ref(id="c.o.root", scope="root")
+        calls: list[str] = []
+        seen: dict[str, str] = {}
+        backend = make_backend(
+            create_service_factory(ref, recording(calls, "real")),
+            consumer("a", ref, seen),
+            consumer("b", ref, seen),
+        )
+        container_of(backend).override(ref, "fake")
+        await backend.start()
+        assert seen == {"a": "fake", "b": "fake"}
+        assert calls == []
+
+    async def test_overriding_a_plugin_ref_everywhere(self, make_backend: MakeBackend) -> None:
+        """Overriding a plugin ref without a plugin id replaces it for every plugin."""
+        ref: ServiceRef[str] = create_service_ref(id="c.o.all")
+        calls: list[str] = []
+        seen: dict[str, str] = {}
+        backend = make_backend(
+            create_service_factory(ref, recording(calls, "real")),
+            consumer("a", ref, seen),
+            consumer("b", ref, seen),
+        )
+        container_of(backend).override(ref, "fake")
+        await backend.start()
+        assert seen == {"a": "fake", "b": "fake"}
+        assert calls == []
+
+    async def test_overriding_a_plugin_ref_for_one_plugin(self, make_backend: MakeBackend) -> None:
+        """Overriding a plugin ref for one plugin leaves the others on the real factory."""
+        ref: ServiceRef[str] = create_service_ref(id="c.o.one")
+        calls: list[str] = []
+        seen: dict[str, str] = {}
+        backend = make_backend(
+            create_service_factory(ref, recording(calls, "real")),
+            consumer("a", ref, seen),
+            consumer("b", ref, seen),
+        )
+        container_of(backend).override(ref, "fake", plugin_id="a")
+        await backend.start()
+        assert seen == {"a": "fake", "b": "real"}
+        assert calls == ["real"]
+
+    async def test_dependants_receive_the_override(self, make_backend: MakeBackend) -> None:
+        """A factory depending on an overridden root ref is built with the fake."""
+        root: ServiceRef[str] = create_service_ref(id="c.o.dep", scope="root")
+        user: ServiceRef[str] = create_service_ref(id="c.o.user")
+
+        def make_user(value: str = inject(root)) -> str:
+            return f"user of {value}"
+
+        seen: dict[str, str] = {}
+        backend = make_backend(
+            create_service_factory(root, recording([], "real")),
+            create_service_factory(user, make_user),
+            consumer("a", user, seen),
+        )
+        container_of(backend).override(root, "fake")
+        await backend.start()
+        assert seen == {"a": "user of fake"}
+
+    async def test_overrides_are_reset_at_stop(self, make_backend: MakeBackend) -> None:
+        """Stop resets every override, and another backend never sees them."""
+        ref: ServiceRef[str] = create_service_ref(id="c.o.reset", scope="root")
+        factory = create_service_factory(ref, recording([], "real"))
+        seen: dict[str, str] = {}
+        backend = make_backend(factory, consumer("a", ref, seen))
+        container = container_of(backend)
+        container.override(ref, "fake")
+        other_seen: dict[str, str] = {}
+        other = make_backend(factory, consumer("b", ref, other_seen))
+        await other.start()
+        await backend.start()
+        provider = container._root.providers["c.o.reset"]
+        assert overridden(provider)
+        await backend.stop()
+        assert seen == {"a": "fake"}
+        assert other_seen == {"b": "real"}
+        assert not overridden(provider)
+        assert container._overrides == {}

@@ -1,0 +1,221 @@
+"""``inject(ref)`` parameter defaults and the errors for functions the container cannot call."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from di_backend import (
+    Backend,
+    BackendPlugin,
+    PluginRegistrationPoints,
+    ServiceRef,
+    core_services,
+    create_backend_feature_loader,
+    create_backend_plugin,
+    create_service_factory,
+    create_service_ref,
+    inject,
+)
+from di_backend.errors import InvalidDependencyError
+from di_backend.services import LoggerService, PluginMetadataService
+
+MakeBackend = Callable[..., Backend]
+Init = Callable[..., Awaitable[None] | None]
+
+number_ref: ServiceRef[int] = create_service_ref(id="inject.number")
+
+
+def plugin(plugin_id: str, init: Init) -> BackendPlugin:
+    """A plugin that only registers ``init``."""
+
+    def register(env: PluginRegistrationPoints) -> None:
+        env.register_init(init)
+
+    return create_backend_plugin(plugin_id=plugin_id, register=register)
+
+
+def qualname(func: Callable[..., object]) -> str:
+    """How messages name a function: ``module.qualname``."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+class TestInject:
+    @pytest.mark.parametrize(
+        "bad", ["core.logger", 42, None, object()], ids=["string", "int", "none", "object"]
+    )
+    def test_inject_rejects_non_refs(self, bad: Any) -> None:
+        """``inject`` of something that is not a ref raises ``TypeError`` at once."""
+        with pytest.raises(
+            TypeError, match=r"^inject\(\) expects a service ref or an extension point, got "
+        ):
+            inject(bad)
+
+    async def test_injected_parameters_receive_services(self, make_backend: MakeBackend) -> None:
+        """Each ``inject(ref)`` parameter receives that ref's instance, by name."""
+        seen: dict[str, object] = {}
+
+        async def init(
+            number: int = inject(number_ref),
+            metadata: PluginMetadataService = inject(core_services.plugin_metadata),
+            *,
+            logger: LoggerService = inject(core_services.logger),
+        ) -> None:
+            seen.update(number=number, plugin=metadata.get_id(), logger=logger)
+
+        backend = make_backend(plugin("p", init), create_service_factory(number_ref, lambda: 7))
+        await backend.start()
+        assert seen["number"] == 7
+        assert seen["plugin"] == "p"
+        assert isinstance(seen["logger"], LoggerService)
+
+    @pytest.mark.parametrize("is_async", [False, True], ids=["def", "async-def"])
+    async def test_functions_without_parameters_are_valid(
+        self, make_backend: MakeBackend, is_async: bool
+    ) -> None:
+        """Inits and factories with no parameters (no dependencies) are valid, sync or async."""
+        ran: list[str] = []
+
+        def sync_init() -> None:
+            ran.append("init")
+
+        async def async_init() -> None:
+            ran.append("init")
+
+        def make_number() -> int:
+            ran.append("factory")
+            return 1
+
+        async def use(number: int = inject(number_ref)) -> None:
+            ran.append(f"used {number}")
+
+        backend = make_backend(
+            plugin("p", async_init if is_async else sync_init),
+            plugin("q", use),
+            create_service_factory(number_ref, make_number),
+        )
+        await backend.start()
+        assert sorted(ran) == ["factory", "init", "used 1"]
+
+    async def test_bound_methods_are_valid(self, make_backend: MakeBackend) -> None:
+        """A bound method works as an init; ``self`` is not a dependency."""
+        ran: list[int] = []
+
+        class Holder:
+            def init(self, number: int = inject(number_ref)) -> None:
+                ran.append(number)
+
+        backend = make_backend(
+            plugin("p", Holder().init), create_service_factory(number_ref, lambda: 3)
+        )
+        await backend.start()
+        assert ran == [3]
+
+    async def test_partials_are_valid(self, make_backend: MakeBackend) -> None:
+        """A ``functools.partial`` whose remaining parameters are injected works as an init."""
+        ran: list[tuple[str, int]] = []
+
+        def init(tag: str, number: int = inject(number_ref)) -> None:
+            ran.append((tag, number))
+
+        backend = make_backend(
+            plugin("p", functools.partial(init, "tag")),
+            create_service_factory(number_ref, lambda: 4),
+        )
+        await backend.start()
+        assert ran == [("tag", 4)]
+
+
+class TestParameterErrors:
+    async def test_init_parameter_without_inject_names_function_and_parameter(
+        self, make_backend: MakeBackend
+    ) -> None:
+        """An init parameter without ``inject(...)`` fails start naming the function and it."""
+
+        def init(count: int) -> None:
+            raise AssertionError("never called")
+
+        with pytest.raises(InvalidDependencyError) as caught:
+            await make_backend(plugin("p", init)).start()
+        message = str(caught.value)
+        assert message.startswith(
+            f"Parameter 'count' of the init of plugin 'p' '{qualname(init)}' has no inject(...)"
+        )
+
+    def test_factory_parameter_without_inject_raises_at_creation(self) -> None:
+        """A factory parameter without ``inject(...)`` raises when the factory is created."""
+
+        def make(count: int) -> int:
+            return count
+
+        untyped: Callable[..., int] = make
+        with pytest.raises(InvalidDependencyError) as caught:
+            create_service_factory(number_ref, untyped)
+        assert (
+            f"Parameter 'count' of the service factory for 'inject.number' '{qualname(make)}'"
+            in (str(caught.value))
+        )
+
+    def test_loader_parameter_without_inject_raises_at_creation(self) -> None:
+        """A feature loader parameter without ``inject(...)`` raises at creation."""
+
+        def load(config: object) -> list[BackendPlugin]:
+            return []
+
+        untyped: Callable[..., list[BackendPlugin]] = load
+        with pytest.raises(InvalidDependencyError) as caught:
+            create_backend_feature_loader(untyped)
+        assert "Parameter 'config'" in str(caught.value)
+        assert qualname(load) in str(caught.value)
+
+    def test_keyword_only_parameter_without_inject_is_rejected(self) -> None:
+        """A keyword-only parameter without ``inject(...)`` is rejected as well."""
+
+        def make(*, count: int) -> int:
+            return count
+
+        untyped: Callable[..., int] = make
+
+        with pytest.raises(
+            InvalidDependencyError, match="Parameter 'count' of the service factory"
+        ):
+            create_service_factory(number_ref, untyped)
+
+    @pytest.mark.parametrize("kind", ["args", "kwargs"], ids=["*args", "**kwargs"])
+    def test_variadic_parameters_are_rejected(self, kind: str) -> None:
+        """``*args`` and ``**kwargs`` are rejected, naming the function."""
+
+        def with_args(*args: object) -> int:
+            return 1
+
+        def with_kwargs(**kwargs: object) -> int:
+            return 1
+
+        func = with_args if kind == "args" else with_kwargs
+        with pytest.raises(InvalidDependencyError) as caught:
+            create_service_factory(number_ref, func)
+        assert str(caught.value).startswith(
+            f"The service factory for 'inject.number' '{qualname(func)}' takes *args or **kwargs"
+        )
+
+    async def test_variadic_init_fails_start(self, make_backend: MakeBackend) -> None:
+        """A plugin init taking ``**kwargs`` fails start with the same error."""
+
+        def init(**kwargs: object) -> None:
+            raise AssertionError("never called")
+
+        with pytest.raises(InvalidDependencyError, match=r"takes \*args or \*\*kwargs"):
+            await make_backend(plugin("p", init)).start()
+
+    def test_non_callable_is_rejected(self) -> None:
+        """A factory that is not callable is rejected at creation."""
+        not_callable: Any = 42
+        with pytest.raises(
+            InvalidDependencyError,
+            match=re.escape("The service factory for 'inject.number' must be a function"),
+        ):
+            create_service_factory(number_ref, not_callable)
