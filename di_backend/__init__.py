@@ -7,6 +7,7 @@ plugin and plugins side by side. See ``docs/`` for the concepts.
 
 from di_backend._backend import Backend, create_specialized_backend
 from di_backend._core_services import core_services
+from di_backend._create_backend import create_backend
 from di_backend._factories import Initialization, ServiceFactory, create_service_factory
 from di_backend._features import (
     BackendFeature,
@@ -65,5 +66,6 @@ __all__ = [
     "PluginStartupResult",
     "StartupFailure",
     "core_services",
+    "create_backend",
     "create_specialized_backend",
 ]

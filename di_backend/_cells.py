@@ -19,7 +19,7 @@ from typing import Final, cast
 
 from di_backend._factories import ServiceFactory
 from di_backend._inject import CallSpec
-from di_backend._refs import Scope
+from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
 from di_backend.errors import ServiceInstantiationError, describe_error
 
 __all__ = ["Binding", "ServiceCell", "Teardowns", "resolve_value"]
@@ -65,7 +65,18 @@ class Teardowns:
 class Binding:
     """What every cell of one factory (or of its root context) shares."""
 
-    __slots__ = ("call", "is_context", "multiton_deps", "scope", "service_id", "teardowns")
+    __slots__ = (
+        "call",
+        "is_context",
+        "multiton",
+        "names",
+        "per_plugin",
+        "plugin_deps",
+        "root_deps",
+        "scope",
+        "service_id",
+        "teardowns",
+    )
 
     def __init__(
         self, factory: ServiceFactory[object], teardowns: Teardowns, *, context: bool
@@ -77,9 +88,19 @@ class Binding:
         self.service_id = factory.service.id
         self.scope = factory.service.scope
         self.teardowns = teardowns
-        self.multiton_deps = frozenset(
-            dep.name for dep in spec.deps if getattr(dep.ref, "multiton", False)
-        )
+        # A cell receives its dependencies positionally: the root ones (injected by
+        # dependency-injector from the root providers), then the plugin-scoped ones
+        # and, for a per-plugin cell, the plugin id last (passed when a plugin calls
+        # its template). Positional injection costs half of keyword injection.
+        # (factories cannot depend on extension points; create_service_factory checks)
+        deps = [(d.name, d.ref) for d in spec.deps if not isinstance(d.ref, ExtensionPoint)]
+        root = [(name, ref) for name, ref in deps if ref.scope is Scope.ROOT]
+        plugin = [(name, ref) for name, ref in deps if ref.scope is not Scope.ROOT]
+        self.root_deps: tuple[AnyServiceRef, ...] = tuple(ref for _, ref in root)
+        self.plugin_deps: tuple[AnyServiceRef, ...] = tuple(ref for _, ref in plugin)
+        self.names = tuple(name for name, _ in (*root, *plugin))
+        self.multiton = tuple(ref.multiton for _, ref in (*root, *plugin))
+        self.per_plugin = not context and self.scope is Scope.PLUGIN
 
     def wrap_error(self, error: Exception, plugin_id: str | None) -> Exception:
         """Say which service failed (root factory errors pass through, as in Backstage)."""
@@ -113,14 +134,13 @@ class ServiceCell:
     """One service instance, created by a provider; runs its factory once on demand."""
 
     __slots__ = ("_binding", "_ctx", "_deps", "_plugin_id", "_state", "_value", "_waiters")
+    _deps: tuple[object, ...]
 
-    def __init__(
-        self, binding: Binding, ctx: object, plugin_id: str | None, /, **deps: object
-    ) -> None:
+    def __init__(self, binding: Binding, ctx: object, /, *args: object) -> None:
         self._binding = binding
         self._ctx = ctx
-        self._plugin_id = plugin_id
-        self._deps = deps
+        self._plugin_id = cast("str", args[-1]) if binding.per_plugin else None
+        self._deps = args
         self._state = _NEW
         self._value: object = None
         self._waiters: list[asyncio.Future[object]] | None = None
@@ -147,30 +167,10 @@ class ServiceCell:
         if state == _FAILED:
             raise self._value  # type: ignore[misc]
         if state == _RUNNING:
-            waiter: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-            if self._waiters is None:
-                self._waiters = []
-            self._waiters.append(waiter)
-            return await waiter
+            return await self._wait()
         self._state = _RUNNING
         try:
-            binding = self._binding
-            kwargs: dict[str, object] = {}
-            for name, dep in self._deps.items():
-                if type(dep) is ServiceCell and dep._state == _DONE:
-                    kwargs[name] = dep._value
-                elif name in binding.multiton_deps and type(dep) in (list, tuple):
-                    kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
-                else:
-                    kwargs[name] = await resolve_value(dep)
-            if binding.call.has_context:
-                result = binding.call.func(await resolve_value(self._ctx), **kwargs)
-            else:
-                result = binding.call.func(**kwargs)
-            if type(result) is types.CoroutineType:
-                value = await cast("types.CoroutineType[object, object, object]", result)
-            else:
-                value = await self._finish(result)
+            value = await self._run()
         except Exception as err:
             error = self._binding.wrap_error(err, self._plugin_id)
             self._state, self._value = _FAILED, error
@@ -179,9 +179,35 @@ class ServiceCell:
                 raise
             raise error from err
         self._state, self._value = _DONE, value
-        self._deps = {}  # the dependencies are no longer needed; let them go
+        self._deps = ()  # the dependencies are no longer needed; let them go
         self._wake(value, None)
         return value
+
+    async def _wait(self) -> object:
+        waiter: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        return await waiter
+
+    async def _run(self) -> object:
+        binding = self._binding
+        kwargs: dict[str, object] = {}
+        # zip stops before the trailing plugin id of a per-plugin cell
+        for name, multiton, dep in zip(binding.names, binding.multiton, self._deps, strict=False):
+            if type(dep) is ServiceCell and dep._state == _DONE:
+                kwargs[name] = dep._value
+            elif multiton and type(dep) in (list, tuple):
+                kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
+            else:
+                kwargs[name] = await resolve_value(dep)
+        if binding.call.has_context:
+            result = binding.call.func(await resolve_value(self._ctx), **kwargs)
+        else:
+            result = binding.call.func(**kwargs)
+        if type(result) is types.CoroutineType:
+            return await cast("types.CoroutineType[object, object, object]", result)
+        return await self._finish(result)
 
     def _wake(self, value: object, error: Exception | None) -> None:
         waiters, self._waiters = self._waiters, None

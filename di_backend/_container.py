@@ -34,7 +34,7 @@ from dependency_injector import containers, providers
 
 from di_backend._cells import Binding, ServiceCell, Teardowns, resolve_value
 from di_backend._factories import ServiceFactory
-from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
+from di_backend._refs import AnyServiceRef, Scope
 
 __all__ = ["ServiceContainer"]
 
@@ -85,7 +85,7 @@ class ServiceContainer:
         self._templates = containers.DynamicContainer()
         self._template_lists: dict[str, list[Provider]] = {}
         # the plugin-scoped dependencies each template receives at call time
-        self._plugin_deps: dict[Provider, tuple[tuple[str, AnyServiceRef], ...]] = {}
+        self._plugin_deps: dict[Provider, tuple[AnyServiceRef, ...]] = {}
         self._plugins: dict[str, containers.DynamicContainer] = {}
         self._overrides: dict[tuple[str, str | None], object] = {}
         self._overridden: list[Provider] = []
@@ -111,23 +111,13 @@ class ServiceContainer:
             self._overridden.append(provider)
 
     def _cell_provider(self, factory: ServiceFactory[object], *, context: bool) -> Provider:
-        spec = factory.context if context else factory.call
-        assert spec is not None
-        kwargs = {
-            dep.name: self._root_provider(dep.ref)
-            for dep in spec.deps
-            if not isinstance(dep.ref, ExtensionPoint) and dep.ref.scope is Scope.ROOT
-        }
         binding = Binding(factory, self.teardowns, context=context)
-        if context or factory.service.scope is Scope.ROOT:
-            return providers.Singleton(ServiceCell, binding, None, None, **kwargs)
+        roots = [self._root_provider(ref) for ref in binding.root_deps]
+        if not binding.per_plugin:
+            return providers.Singleton(ServiceCell, binding, None, *roots)
         ctx = self._context_provider(factory) if factory.context is not None else None
-        template: Provider = providers.Factory(ServiceCell, binding, ctx, **kwargs)
-        self._plugin_deps[template] = tuple(
-            (dep.name, dep.ref)
-            for dep in spec.deps
-            if not isinstance(dep.ref, ExtensionPoint) and dep.ref.scope is Scope.PLUGIN
-        )
+        template: Provider = providers.Factory(ServiceCell, binding, ctx, *roots)
+        self._plugin_deps[template] = binding.plugin_deps
         return template
 
     def _context_provider(self, factory: ServiceFactory[object]) -> Provider:
@@ -174,11 +164,11 @@ class ServiceContainer:
     ) -> Provider:
         cells: list[Provider] = []
         for template in self._templates_of(ref):
-            plugin_deps = {
-                name: self._provide_in_plugin(dep, plugin_id, container)
-                for name, dep in self._plugin_deps[template]
-            }
-            cells.append(providers.Object(template(plugin_id, **plugin_deps)))
+            plugin_deps = [
+                self._provide_in_plugin(dep, plugin_id, container)
+                for dep in self._plugin_deps[template]
+            ]
+            cells.append(providers.Object(template(*plugin_deps, plugin_id)))
         provider = self._list(cells) if ref.multiton else cells[0]
         self._apply_override((ref.id, plugin_id), provider)
         container.set_provider(ref.id, provider)

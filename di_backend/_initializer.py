@@ -22,6 +22,7 @@ from di_backend._inject import CallSpec
 from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
 from di_backend._registry import ServiceRegistry
 from di_backend._results import BackendStartupResult, ResultCollector, boot_failure_policy
+from di_backend._unhandled import UnhandledErrorHandler, plugin_scope
 from di_backend._wiring import PluginPlan, WiringPlan, collect_features, plan_wiring
 from di_backend.errors import (
     BackendStartupError,
@@ -86,7 +87,7 @@ class BackendInitializer:
         self._stop_task: asyncio.Future[None] | None = None
         self._plan: WiringPlan | None = None
         self._logger: LoggerService | None = None
-        self._previous_handler: object = None
+        self._unhandled = UnhandledErrorHandler()
         self._eager_plugin_services: list[AnyServiceRef] = []
 
     def add(self, item: BackendFeature | str) -> None:
@@ -139,7 +140,7 @@ class BackendInitializer:
         logger = await self._get(core_services.root_logger, None)
         assert isinstance(logger, LoggerService)
         self._logger = logger
-        self._install_error_handler(logger)
+        self._unhandled.install(logger)
         root_lifecycle = await self._get(core_services.root_lifecycle, None)
         if not isinstance(root_lifecycle, RootLifecycleController):
             msg = "Unexpected root lifecycle service implementation"
@@ -202,6 +203,10 @@ class BackendInitializer:
             await result
 
     async def _start_plugin(self, plan: PluginPlan, collector: ResultCollector) -> None:
+        with plugin_scope(plan.plugin_id):
+            await self._start_plugin_in_scope(plan, collector)
+
+    async def _start_plugin_in_scope(self, plan: PluginPlan, collector: ResultCollector) -> None:
         plugin_id = plan.plugin_id
         for module_id, error in plan.module_failures.items():
             collector.module_result(plugin_id, module_id, error)
@@ -236,30 +241,6 @@ class BackendInitializer:
                 msg = "Unexpected plugin lifecycle service implementation"
                 raise TypeError(msg)
             await cast("PluginLifecycleController", lifecycle).startup()
-
-    # -- unhandled errors --------------------------------------------------------
-
-    def _install_error_handler(self, logger: LoggerService) -> None:
-        loop = asyncio.get_running_loop()
-        previous = loop.get_exception_handler()
-        self._previous_handler = previous
-
-        def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
-            error = context.get("exception")
-            message = str(context.get("message", "Unhandled exception"))
-            logger.child(type="unhandledException").error(
-                f"Unhandled exception: {message}",
-                error if isinstance(error, BaseException) else None,
-            )
-
-        loop.set_exception_handler(handler)
-
-    def _remove_error_handler(self) -> None:
-        if self._logger is None:
-            return
-        loop = asyncio.get_running_loop()
-        previous = self._previous_handler
-        loop.set_exception_handler(previous if callable(previous) else None)
 
     # -- stop ------------------------------------------------------------------
 
@@ -304,5 +285,5 @@ class BackendInitializer:
                 logger.error(
                     f"Teardown of service '{service_id}' failed, {describe_error(error)}", error
                 )
-        self._remove_error_handler()
+        self._unhandled.remove()
         container.reset_overrides()
