@@ -47,7 +47,6 @@ from di_backend import (
 )
 from di_backend._inject import Injected
 from di_backend.defaults._logging import DefaultRootLogger
-from di_backend.services import PluginMetadataService
 
 ROOTS = 20
 PER_PLUGIN = 5
@@ -83,20 +82,16 @@ def make_shape() -> Shape:
 def _factory_with(refs: list[ServiceRef[Svc]], meta: bool) -> Callable[..., Awaitable[Svc]]:
     """An async factory whose parameters are ``inject`` defaults for ``refs``."""
 
-    async def factory(*deps: object) -> Svc:
-        return Svc(*deps)
-
     names = [f"d{i}" for i in range(len(refs))] + (["meta"] if meta else [])
-    source = (
-        f"async def made({', '.join(names)}):\n    return Svc({', '.join(names)})\n"
-    )
+    source = f"async def made({', '.join(names)}):\n    return Svc({', '.join(names)})\n"
     scope: dict[str, object] = {"Svc": Svc}
-    exec(source, scope)  # noqa: S102 - generating fixed-arity factories for the benchmark
+    exec(source, scope)
     made = scope["made"]
     assert callable(made)
-    defaults = [Injected(r) for r in refs] + ([Injected(core_services.plugin_metadata)] if meta else [])
+    defaults = [Injected(r) for r in refs] + (
+        [Injected(core_services.plugin_metadata)] if meta else []
+    )
     made.__defaults__ = tuple(defaults)  # type: ignore[attr-defined]
-    del factory
     return made  # type: ignore[return-value]
 
 
@@ -113,17 +108,21 @@ def build_factories(shape: Shape) -> tuple[list[ServiceFactory[object]], list[Se
     roots: list[ServiceRef[Svc]] = [
         create_service_ref(id=f"bench.root{i}", scope="root") for i in range(ROOTS)
     ]
-    plugin: list[ServiceRef[Svc]] = [create_service_ref(id=f"bench.svc{k}") for k in range(PER_PLUGIN)]
+    plugin: list[ServiceRef[Svc]] = [
+        create_service_ref(id=f"bench.svc{k}") for k in range(PER_PLUGIN)
+    ]
     factories: list[ServiceFactory[object]] = [quiet_logger()]
     for i, deps in enumerate(shape.root_deps):
-        factories.append(create_service_factory(roots[i], _factory_with([roots[j] for j in deps], False)))
+        factories.append(
+            create_service_factory(roots[i], _factory_with([roots[j] for j in deps], False))
+        )
     for k, (rdeps, pdeps) in enumerate(shape.plugin_deps):
         refs = [roots[j] for j in rdeps] + [plugin[j] for j in pdeps]
         factories.append(create_service_factory(plugin[k], _factory_with(refs, k == 0)))
     return factories, plugin
 
 
-def build_backend(n: int, shape: Shape):  # noqa: ANN201 - a Backend
+def build_backend(n: int, shape: Shape):
     """A backend of ``n`` plugins, 3 modules each, over the shape's services."""
     factories, svc = build_factories(shape)
     backend = create_specialized_backend(default_service_factories=factories)
@@ -137,7 +136,9 @@ def build_backend(n: int, shape: Shape):  # noqa: ANN201 - a Backend
 
             env.register_init(init)
 
-        def register_m0(env: ModuleRegistrationPoints, ext: ExtensionPoint[list[Svc]] = ext) -> None:
+        def register_m0(
+            env: ModuleRegistrationPoints, ext: ExtensionPoint[list[Svc]] = ext
+        ) -> None:
             items: list[Svc] = []
             env.register_extension_point(ext, items)
 
@@ -146,7 +147,9 @@ def build_backend(n: int, shape: Shape):  # noqa: ANN201 - a Backend
 
             env.register_init(init)
 
-        def register_consumer(k: int, ext: ExtensionPoint[list[Svc]] = ext) -> Callable[[ModuleRegistrationPoints], None]:
+        def register_consumer(
+            k: int, ext: ExtensionPoint[list[Svc]] = ext
+        ) -> Callable[[ModuleRegistrationPoints], None]:
             def register(env: ModuleRegistrationPoints) -> None:
                 async def init(e: list[Svc] = inject(ext), s: Svc = inject(svc[k])) -> None:
                     e.append(s)
@@ -156,9 +159,19 @@ def build_backend(n: int, shape: Shape):  # noqa: ANN201 - a Backend
             return register
 
         backend.add(create_backend_plugin(plugin_id=plugin_id, register=register_plugin))
-        backend.add(create_backend_module(plugin_id=plugin_id, module_id="m0", register=register_m0))
-        backend.add(create_backend_module(plugin_id=plugin_id, module_id="m1", register=register_consumer(2)))
-        backend.add(create_backend_module(plugin_id=plugin_id, module_id="m2", register=register_consumer(3)))
+        backend.add(
+            create_backend_module(plugin_id=plugin_id, module_id="m0", register=register_m0)
+        )
+        backend.add(
+            create_backend_module(
+                plugin_id=plugin_id, module_id="m1", register=register_consumer(2)
+            )
+        )
+        backend.add(
+            create_backend_module(
+                plugin_id=plugin_id, module_id="m2", register=register_consumer(3)
+            )
+        )
     return backend
 
 
@@ -247,7 +260,10 @@ def main() -> None:
     reps = 3 if args.quick else 7
     shape = make_shape()
     print(f"di_backend start-up benchmark ({reps} repetitions, median)\n")
-    print("| N plugins | features | di_backend ms | plain ms | ratio | µs/feature | µs/plugin service | peak MiB |")
+    print(
+        "| N plugins | features | di_backend ms | plain ms | ratio | µs/feature "
+        "| µs/plugin service | peak MiB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     per_feature: dict[int, float] = {}
     for n in sizes:
@@ -261,11 +277,15 @@ def main() -> None:
             f"{per_feature[n]:.1f} | {ours * 1000 / (n * PER_PLUGIN):.1f} | {peak:.1f} |"
         )
     big, small = max(sizes), min(sizes)
-    print(f"\nper-feature cost N={big} / N={small}: {per_feature[big] / per_feature[small]:.2f}x (target <= 1.5x)")
+    print(
+        f"\nper-feature cost N={big} / N={small}: "
+        f"{per_feature[big] / per_feature[small]:.2f}x (target <= 1.5x)"
+    )
     w2 = median_ms(lambda: w2_di_backend(shape, 200), reps)
     print(
         f"W2 (20 roots + 200 plugins x 5): {w2:.2f} ms = {w2 * 1000 / (200 * PER_PLUGIN):.1f} µs "
-        "per plugin-scoped instance (peer_baselines.md: dishka 9.9, wireup 11.0, svcs 11.4, plain 2.0)"
+        "per plugin-scoped instance "
+        "(peer_baselines.md: dishka 9.9, wireup 11.0, svcs 11.4, plain 2.0)"
     )
 
 

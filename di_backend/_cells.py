@@ -81,7 +81,7 @@ class Binding:
     def __init__(
         self, factory: ServiceFactory[object], teardowns: Teardowns, *, context: bool
     ) -> None:
-        spec = factory.context if context else factory.call
+        spec = factory._context if context else factory._call
         assert spec is not None
         self.call: CallSpec = spec
         self.is_context = context

@@ -115,7 +115,7 @@ class ServiceContainer:
         roots = [self._root_provider(ref) for ref in binding.root_deps]
         if not binding.per_plugin:
             return providers.Singleton(ServiceCell, binding, None, *roots)
-        ctx = self._context_provider(factory) if factory.context is not None else None
+        ctx = self._context_provider(factory) if factory._context is not None else None
         template: Provider = providers.Factory(ServiceCell, binding, ctx, *roots)
         self._plugin_deps[template] = binding.plugin_deps
         return template

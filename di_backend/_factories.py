@@ -33,7 +33,7 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         initialization: ``"always"`` or ``"lazy"``.
     """
 
-    __slots__ = ("_service", "call", "context", "initialization")
+    __slots__ = ("_call", "_context", "_service", "initialization")
 
     def __init__(
         self,
@@ -43,8 +43,8 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         initialization: Initialization,
     ) -> None:
         self._service: AnyServiceRef = service
-        self.call = call
-        self.context = context
+        self._call = call
+        self._context = context
         self.initialization: Initialization = initialization
 
     @property
@@ -56,7 +56,7 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
     def deps(self) -> tuple[ServiceRef[object] | MultitonServiceRef[object], ...]:
         """The refs the factory and its root context depend on (no duplicates)."""
         refs: dict[str, AnyServiceRef] = {}
-        for spec in (self.context, self.call):
+        for spec in (self._context, self._call):
             if spec is not None:
                 for dep in spec.deps:
                     if not isinstance(dep.ref, ExtensionPoint):
@@ -64,7 +64,7 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         return tuple(refs.values())
 
     def __repr__(self) -> str:
-        return f"ServiceFactory({self.service}, {self.call.description})"
+        return f"ServiceFactory({self.service}, {self._call.description})"
 
 
 def _check_scopes(service: AnyServiceRef, spec: CallSpec, *, context: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from di_backend._ids import validate_module_id, validate_plugin_id
 from di_backend._inject import CallSpec, read_dependencies
@@ -50,7 +50,7 @@ class Registration:
 
     plugin_id: str
     module_id: str | None
-    extension_points: list[tuple[ExtensionPoint[Any], object]]
+    extension_points: list[tuple[ExtensionPoint[object], object]]
     init: CallSpec
 
     def describe(self) -> str:
@@ -68,7 +68,7 @@ class _RegistrationPoints:
     def __init__(self, plugin_id: str, module_id: str | None) -> None:
         self._plugin_id = plugin_id
         self._module_id = module_id
-        self._extension_points: list[tuple[ExtensionPoint[Any], object]] = []
+        self._extension_points: list[tuple[ExtensionPoint[object], object]] = []
         self._init: CallSpec | None = None
 
     def register_extension_point(self, ref: ExtensionPoint[T], impl: T) -> None:
@@ -87,7 +87,8 @@ class _RegistrationPoints:
         if not isinstance(checked, ExtensionPoint):
             msg = f"register_extension_point expects an extension point, got {ref!r}"
             raise TypeError(msg)
-        self._extension_points.append((ref, impl))
+        # impl was checked against ref by the signature; from here on both are opaque
+        self._extension_points.append((cast("ExtensionPoint[object]", ref), impl))
 
     def _describe(self) -> str:
         if self._module_id is None:

@@ -38,10 +38,10 @@ class BackendFeatureLoader(BackendFeature):
         description: ``feature loader created at '<file>:<line>'``.
     """
 
-    __slots__ = ("call", "description")
+    __slots__ = ("_call", "description")
 
     def __init__(self, call: CallSpec, description: str) -> None:
-        self.call = call
+        self._call = call
         self.description = description
 
     def __repr__(self) -> str:

@@ -101,7 +101,7 @@ async def collect_features(
         dispatch(resolve_feature(added, f"features[{position}]"), None)
     while loaders:
         loader = loaders.pop(0)
-        missing = [d.ref for d in loader.call.deps if not registry.is_available(d.ref)]  # type: ignore[arg-type]
+        missing = [d.ref for d in loader._call.deps if not registry.is_available(d.ref)]  # type: ignore[arg-type]
         if missing:
             refs = ", ".join(str(ref) for ref in missing)
             msg = (
@@ -111,10 +111,10 @@ async def collect_features(
             raise MissingDependencyError(msg, tuple(ref.id for ref in missing))
         kwargs = {
             dep.name: await registry.container.get(dep.ref, None)  # type: ignore[arg-type]
-            for dep in loader.call.deps
+            for dep in loader._call.deps
         }
         try:
-            output: list[object] = await _loader_items(loader, loader.call.func(**kwargs))
+            output: list[object] = await _loader_items(loader, loader._call.func(**kwargs))
         except InvalidFeatureError:
             raise
         except Exception as err:

@@ -182,7 +182,7 @@ class _Collector:
     async def expand(self) -> None:
         while self.loaders:
             loader, origin = self.loaders.popleft()
-            others = [str(d.ref) for d in loader.call.deps if d.ref.id not in _LOADER_SERVICES]
+            others = [str(d.ref) for d in loader._call.deps if d.ref.id not in _LOADER_SERVICES]
             if others:
                 self.unexpanded.append(
                     f"{loader.description} (from {origin}) needs {', '.join(others)}"
@@ -190,10 +190,10 @@ class _Collector:
                 continue
             kwargs = {
                 d.name: self.config if d.ref.id == core_services.root_config.id else self.logger
-                for d in loader.call.deps
+                for d in loader._call.deps
             }
             try:
-                items = await _loader_items(loader, loader.call.func(**kwargs))
+                items = await _loader_items(loader, loader._call.func(**kwargs))
             except InvalidFeatureError:
                 raise
             except Exception as err:

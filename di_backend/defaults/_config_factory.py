@@ -57,7 +57,7 @@ class RootConfigFactory(ServiceFactory[RootConfigService]):
         self.cwd = cwd
         self.env = env
         spec = create_service_factory(core_services.root_config, self._load)
-        super().__init__(core_services.root_config, spec.call, spec.context, spec.initialization)
+        super().__init__(core_services.root_config, spec._call, spec._context, spec.initialization)
 
     def __repr__(self) -> str:
         files = [os.fspath(path) for path in self.paths] or "app-config.yaml, app-config.local.yaml"

@@ -1,0 +1,49 @@
+"""Testing utilities (Backstage's ``backend-test-utils``): test backends, mocks, factory tests.
+
+* :func:`start_test_backend` starts a backend whose core services are mocks.
+* :data:`mock_services` has a fake, a factory and a recording mock for every
+  core service but ``plugin_metadata``.
+* :class:`ServiceFactoryTester` creates one factory's service with its
+  dependencies, without a backend.
+* The pytest plugin (``di_backend.testing.pytest_plugin``, loaded through its
+  entry point) provides the ``test_backend`` and ``sync_test_backend``
+  fixtures and stops test backends a session left running.
+
+See ``docs/testing.md``.
+"""
+
+from di_backend.testing._factory_tester import ServiceFactoryTester
+from di_backend.testing._fakes import MockLifecycle, MockRootInstanceMetadata, MockRootLifecycle
+from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
+from di_backend.testing._mock_logger import LogEntry, LogLevel, MockLogger, MockLogLevel
+from di_backend.testing._mock_services import mock_services
+from di_backend.testing._starters import AsyncTestBackends, SyncTestBackends
+from di_backend.testing._test_backend import (
+    EXTENSION_POINT_MODULE_ID,
+    ExtensionPointImpl,
+    ExtensionPoints,
+    start_test_backend,
+)
+
+__all__ = [
+    # test backends
+    "start_test_backend",
+    "ExtensionPointImpl",
+    "ExtensionPoints",
+    "EXTENSION_POINT_MODULE_ID",
+    "AsyncTestBackends",
+    "SyncTestBackends",
+    # mocks
+    "mock_services",
+    "MockServiceEntry",
+    "ServiceMock",
+    "MockLogger",
+    "MockLogLevel",
+    "LogEntry",
+    "LogLevel",
+    "MockRootLifecycle",
+    "MockLifecycle",
+    "MockRootInstanceMetadata",
+    # service factories
+    "ServiceFactoryTester",
+]

@@ -1,0 +1,43 @@
+"""Tests that keep ``docs/testing.md`` and its runnable examples honest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).parents[2]
+DOC = ROOT / "docs" / "testing.md"
+EXAMPLES = sorted((ROOT / "docs" / "examples" / "testing").glob("test_*.py"))
+
+
+def test_there_are_three_examples() -> None:
+    """The page's three examples (plugin, module, service factory) exist as files."""
+    assert [path.name for path in EXAMPLES] == [
+        "test_module_example.py",
+        "test_plugin_example.py",
+        "test_service_factory_example.py",
+    ]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_page_shows_each_example_verbatim(example: Path) -> None:
+    """Each example file appears unchanged in a python block of ``docs/testing.md``."""
+    assert f"```python\n{example.read_text()}```" in DOC.read_text()
+
+
+def test_examples_pass(pytester: pytest.Pytester) -> None:
+    """The examples run green with the project's pytest configuration and plugins."""
+    result = pytester.runpytest(
+        *map(str, EXAMPLES), "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")
+    )
+    result.assert_outcomes(passed=9)
+
+
+def test_page_documents_both_fixtures() -> None:
+    """The page documents both fixtures of the pytest plugin."""
+    text = DOC.read_text()
+    assert "**`test_backend`**" in text
+    assert "**`sync_test_backend`**" in text
