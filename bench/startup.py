@@ -46,6 +46,7 @@ from di_backend import (
     inject,
 )
 from di_backend._inject import Injected
+from di_backend._registry import ServiceRegistry
 from di_backend.defaults._logging import DefaultRootLogger
 
 ROOTS = 20
@@ -206,6 +207,23 @@ async def run_plain(n: int, shape: Shape) -> None:
     await asyncio.gather(*(start_plugin(f"plugin{p}") for p in range(n)))
 
 
+async def w2_container(shape: Shape, plugins: int) -> None:
+    """W2 at the container level, as the peers measure it: registration + build + resolution.
+
+    The registry and its dependency-injector containers, without plugins, inits,
+    results or lifecycle (``w2_di_backend`` measures the whole backend).
+    """
+    factories, svc = build_factories(shape)
+    registry = ServiceRegistry(factories)
+    registry.check_for_circular_deps()
+    container = registry.container
+    for p in range(plugins):
+        plugin_id = f"plugin{p}"
+        for ref in svc:
+            await container.get(ref, plugin_id)
+    await container.teardowns.close_all()
+
+
 async def w2_di_backend(shape: Shape, plugins: int) -> None:
     """The peers' W2 shape: every plugin resolves its five services."""
     factories, svc = build_factories(shape)
@@ -227,6 +245,22 @@ async def w2_di_backend(shape: Shape, plugins: int) -> None:
         backend.add(create_backend_plugin(plugin_id=f"plugin{p}", register=register))
     await backend.start()
     await backend.stop()
+
+
+async def w2_plain(shape: Shape, plugins: int) -> None:
+    """The peers' plain floor for W2: memo dicts, direct awaits."""
+
+    async def make(*deps: object) -> Svc:
+        return Svc(*deps)
+
+    roots: list[Svc] = []
+    for deps in shape.root_deps:
+        roots.append(await make(*(roots[j] for j in deps)))
+    for p in range(plugins):
+        memo: list[Svc] = []
+        for k, (rdeps, pdeps) in enumerate(shape.plugin_deps):
+            args = [roots[j] for j in rdeps] + [memo[j] for j in pdeps]
+            memo.append(await make(*args, f"plugin{p}") if k == 0 else await make(*args))
 
 
 def median_ms(fn: Callable[[], Awaitable[None]], reps: int) -> float:
@@ -281,12 +315,17 @@ def main() -> None:
         f"\nper-feature cost N={big} / N={small}: "
         f"{per_feature[big] / per_feature[small]:.2f}x (target <= 1.5x)"
     )
+    w2c = median_ms(lambda: w2_container(shape, 200), reps)
     w2 = median_ms(lambda: w2_di_backend(shape, 200), reps)
+    w2p = median_ms(lambda: w2_plain(shape, 200), reps)
+    per = 1000 / (200 * PER_PLUGIN)
     print(
-        f"W2 (20 roots + 200 plugins x 5): {w2:.2f} ms = {w2 * 1000 / (200 * PER_PLUGIN):.1f} µs "
-        "per plugin-scoped instance "
-        "(peer_baselines.md: dishka 9.9, wireup 11.0, svcs 11.4, plain 2.0)"
+        "\nW2 (20 roots + 200 plugins x 5 plugin-scoped services), µs per plugin-scoped instance:"
     )
+    print(f"  container (registry + providers + resolution): {w2c * per:.1f}")
+    print(f"  whole backend (plugins, inits, results, hooks): {w2 * per:.1f}")
+    print(f"  plain floor (same run): {w2p * per:.1f}  -> container / floor {w2c / w2p:.1f}x")
+    print("  peer_baselines.md W2: dishka 9.9, wireup 11.0, svcs 11.4, plain 2.0")
 
 
 if __name__ == "__main__":

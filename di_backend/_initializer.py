@@ -75,6 +75,17 @@ def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFact
     return create_service_factory(core_services.root_instance_metadata, lambda: metadata)
 
 
+def _is_controller(service: object) -> bool:
+    """Whether ``service`` has the internal lifecycle methods (cheaper than a Protocol check)."""
+    return callable(getattr(service, "startup", None)) and callable(
+        getattr(service, "shutdown", None)
+    )
+
+
+def _is_root_controller(service: object) -> bool:
+    return _is_controller(service) and callable(getattr(service, "before_shutdown", None))
+
+
 class BackendInitializer:
     """Owns the registry and the start/stop state machine of one backend."""
 
@@ -138,11 +149,11 @@ class BackendInitializer:
         self._plan = plan
         config = await self._get(core_services.root_config, None)
         logger = await self._get(core_services.root_logger, None)
-        assert isinstance(logger, LoggerService)
+        logger = cast("LoggerService", logger)
         self._logger = logger
         self._unhandled.install(logger)
         root_lifecycle = await self._get(core_services.root_lifecycle, None)
-        if not isinstance(root_lifecycle, RootLifecycleController):
+        if not _is_root_controller(root_lifecycle):
             msg = "Unexpected root lifecycle service implementation"
             raise TypeError(msg)
         problems = registry.missing_for(
@@ -167,9 +178,7 @@ class BackendInitializer:
             }.values()
         )
 
-        collector = ResultCollector(
-            boot_failure_policy(config if isinstance(config, ConfigService) else None), logger
-        )
+        collector = ResultCollector(boot_failure_policy(cast("ConfigService", config)), logger)
         plugin_ids = sorted(plan.plugins)
         logger.info("Plugin initialization started: " + ", ".join(f"'{p}'" for p in plugin_ids))
         runnable = [p for p in plan.plugins.values() if p.plugin is not None]
@@ -181,7 +190,7 @@ class BackendInitializer:
         if collector.failed:
             raise BackendStartupError(result)
         logger.info("Plugin initialization complete")
-        await root_lifecycle.startup()
+        await cast("RootLifecycleController", root_lifecycle).startup()
         return result
 
     async def _init_deps(self, spec: CallSpec, plugin_id: str) -> dict[str, object]:
@@ -236,8 +245,7 @@ class BackendInitializer:
         collector.plugin_result(plugin_id)
         lifecycle = self.registry.container.peek(core_services.lifecycle, plugin_id)
         if lifecycle is not None:
-            startup = getattr(lifecycle, "startup", None)
-            if not callable(getattr(lifecycle, "shutdown", None)) or not callable(startup):
+            if not _is_controller(lifecycle):
                 msg = "Unexpected plugin lifecycle service implementation"
                 raise TypeError(msg)
             await cast("PluginLifecycleController", lifecycle).startup()
@@ -263,8 +271,8 @@ class BackendInitializer:
         container = self.registry.container
         logger = self._logger
         root_lifecycle = container.peek(core_services.root_lifecycle, None)
-        if isinstance(root_lifecycle, RootLifecycleController):
-            await root_lifecycle.before_shutdown()
+        if _is_root_controller(root_lifecycle):
+            await cast("RootLifecycleController", root_lifecycle).before_shutdown()
         plan = self._plan
         lifecycles = [
             container.peek(core_services.lifecycle, plugin_id)
@@ -273,13 +281,13 @@ class BackendInitializer:
         ]
         await asyncio.gather(
             *(
-                lc.shutdown()
+                cast("PluginLifecycleController", lc).shutdown()
                 for lc in lifecycles
-                if lc is not None and isinstance(lc, PluginLifecycleController)
+                if lc is not None and _is_controller(lc)
             )
         )
-        if isinstance(root_lifecycle, RootLifecycleController):
-            await root_lifecycle.shutdown()
+        if _is_root_controller(root_lifecycle):
+            await cast("RootLifecycleController", root_lifecycle).shutdown()
         for service_id, error in await container.teardowns.close_all():
             if logger is not None:
                 logger.error(

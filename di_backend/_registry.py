@@ -62,6 +62,8 @@ class ServiceRegistry:
         self._missing_cache: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
         # answers of is_available / _missing_below; cleared whenever a factory is added
         self._available: dict[str, bool] = {}
+        self._all: list[AnyFactory] | None = None
+        self._acyclic = False
         self.container = ServiceContainer(self.factories_for)
 
     # -- adding ----------------------------------------------------------------
@@ -107,6 +109,8 @@ class ServiceRegistry:
         return True
 
     def _forget_answers(self) -> None:
+        self._all = None
+        self._acyclic = False
         self._available.clear()
         self._missing_cache.clear()
 
@@ -192,6 +196,11 @@ class ServiceRegistry:
 
     def all_factories(self) -> list[AnyFactory]:
         """Every installed factory (explicit, loaded and default), once each."""
+        if self._all is None:
+            self._all = self._collect_factories()
+        return self._all
+
+    def _collect_factories(self) -> list[AnyFactory]:
         ids = dict.fromkeys([*self._defaults, *self._loaded, *self._added])
         result: list[AnyFactory] = []
         for service_id in ids:
@@ -206,6 +215,8 @@ class ServiceRegistry:
 
     def check_for_circular_deps(self) -> None:
         """Raise :class:`CircularDependencyError` listing every cycle among the factories."""
+        if self._acyclic:
+            return  # nothing was added since the last check
         graph = DependencyGraph.from_iterable(
             (f.service.id, [d.id for d in f.deps], [f.service.id]) for f in self.all_factories()
         )
@@ -214,6 +225,7 @@ class ServiceRegistry:
             lines = "\n  ".join(" -> ".join(f"'{node}'" for node in path) for path in cycles)
             msg = f"Circular dependencies detected:\n  {lines}"
             raise CircularDependencyError(msg, tuple(cycles))
+        self._acyclic = True
 
     def _missing_below(self, ref: AnyServiceRef) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """``(service id, missing dep ids)`` for every factory ``ref`` transitively needs."""
