@@ -41,9 +41,12 @@ class DefaultLifecycle:
     """Per-plugin hooks: startup right after the plugin started, shutdown at stop."""
 
     __slots__ = ("_logger", "_shutdown_hooks", "_shutting_down", "_started", "_startup_hooks")
+    # How a failing hook is logged (Backstage's wording differs for root and plugin hooks).
+    _startup_failure = "Plugin startup hook failed"
+    _shutdown_failure = "Plugin shutdown hook failed"
 
     def __init__(self, logger: LoggerService) -> None:
-        """Create the lifecycle of one plugin; failures are logged to ``logger``."""
+        """Create a lifecycle; hook failures are logged to ``logger``."""
         self._logger = logger
         self._startup_hooks: list[LifecycleHook] = []
         self._shutdown_hooks: list[LifecycleHook] = []
@@ -51,7 +54,7 @@ class DefaultLifecycle:
         self._shutting_down = False
 
     def add_startup_hook(self, hook: LifecycleHook) -> None:
-        """Run ``hook`` once the plugin and its modules have initialised.
+        """Run ``hook`` once startup is reached (for a plugin: once it initialised).
 
         Raises:
             LifecycleError: startup already ran.
@@ -78,7 +81,7 @@ class DefaultLifecycle:
             return
         self._started = True
         hooks, self._startup_hooks = self._startup_hooks, []
-        await run_hooks(hooks, self._logger, "Plugin startup hook failed")
+        await run_hooks(hooks, self._logger, self._startup_failure)
 
     async def shutdown(self) -> None:
         """Run the shutdown hooks (once)."""
@@ -86,42 +89,21 @@ class DefaultLifecycle:
             return
         self._shutting_down = True
         hooks, self._shutdown_hooks = self._shutdown_hooks, []
-        await run_hooks(hooks, self._logger, "Plugin shutdown hook failed")
+        await run_hooks(hooks, self._logger, self._shutdown_failure)
 
 
-class DefaultRootLifecycle:
+class DefaultRootLifecycle(DefaultLifecycle):
     """Backend-wide hooks: startup after every plugin, before-shutdown, shutdown."""
 
-    __slots__ = (
-        "_before_hooks",
-        "_before_started",
-        "_logger",
-        "_shutdown_hooks",
-        "_shutting_down",
-        "_started",
-        "_startup_hooks",
-    )
+    __slots__ = ("_before_hooks", "_before_started")
+    _startup_failure = "Startup hook failed"
+    _shutdown_failure = "Shutdown hook failed"
 
     def __init__(self, logger: LoggerService) -> None:
-        """Create the root lifecycle; failures are logged to ``logger``."""
-        self._logger = logger
-        self._startup_hooks: list[LifecycleHook] = []
+        """Create the root lifecycle; hook failures are logged to ``logger``."""
+        super().__init__(logger)
         self._before_hooks: list[LifecycleHook] = []
-        self._shutdown_hooks: list[LifecycleHook] = []
-        self._started = False
         self._before_started = False
-        self._shutting_down = False
-
-    def add_startup_hook(self, hook: LifecycleHook) -> None:
-        """Run ``hook`` after every plugin started.
-
-        Raises:
-            LifecycleError: startup already ran.
-        """
-        if self._started:
-            msg = "Attempted to add startup hook after startup"
-            raise LifecycleError(msg)
-        self._startup_hooks.append(hook)
 
     def add_before_shutdown_hook(self, hook: LifecycleHook) -> None:
         """Run ``hook`` when stopping begins, before plugins shut down.
@@ -134,25 +116,6 @@ class DefaultRootLifecycle:
             raise LifecycleError(msg)
         self._before_hooks.append(hook)
 
-    def add_shutdown_hook(self, hook: LifecycleHook) -> None:
-        """Run ``hook`` last, after every plugin shut down.
-
-        Raises:
-            LifecycleError: shutdown already began.
-        """
-        if self._shutting_down:
-            msg = "Attempted to add shutdown hook after shutdown"
-            raise LifecycleError(msg)
-        self._shutdown_hooks.append(hook)
-
-    async def startup(self) -> None:
-        """Run the startup hooks (once)."""
-        if self._started:
-            return
-        self._started = True
-        hooks, self._startup_hooks = self._startup_hooks, []
-        await run_hooks(hooks, self._logger, "Startup hook failed")
-
     async def before_shutdown(self) -> None:
         """Run the before-shutdown hooks (once)."""
         if self._before_started:
@@ -160,11 +123,3 @@ class DefaultRootLifecycle:
         self._before_started = True
         hooks, self._before_hooks = self._before_hooks, []
         await run_hooks(hooks, self._logger, "Before shutdown hook failed")
-
-    async def shutdown(self) -> None:
-        """Run the shutdown hooks (once)."""
-        if self._shutting_down:
-            return
-        self._shutting_down = True
-        hooks, self._shutdown_hooks = self._shutdown_hooks, []
-        await run_hooks(hooks, self._logger, "Shutdown hook failed")
