@@ -28,8 +28,10 @@ plugin 'todo'
   2. plugin init  from backend.features[1] 'todo_backend'
        init: todo_backend.plugin._register.<locals>.init
        registers extensionPoint{todo.actions}
-       logger  serviceRef{core.logger}      plugin scope, default factory
-       config  serviceRef{core.rootConfig}  root scope, default factory
+       logger       serviceRef{core.logger}      plugin scope, default factory
+       config       serviceRef{core.rootConfig}  root scope, default factory
+       http_router  serviceRef{core.httpRouter}  plugin scope, default factory
+       http_auth    serviceRef{core.httpAuth}    plugin scope, default factory
 """
 
 # A plugin whose module 'core' provides an extension point that modules 'a' and 'b' use:

@@ -1,10 +1,21 @@
-"""The ``todo`` plugin: collects actions from its modules, then runs them once."""
+"""The ``todo`` plugin: collects actions from its modules, runs them once, serves their names.
 
+HTTP API, at ``/api/todo`` in whichever backend runs the plugin:
+
+``GET /actions``
+    ``{"actions": ["github.create-issue", ...]}``, sorted. Only for services: other
+    plugins (with a service token from their ``auth`` service) and external access
+    tokens; without credentials the answer is 401.
+"""
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, Router
 from todo_node import TodoAction, todo_actions_extension_point
 
 from di_backend import PluginRegistrationPoints, core_services, create_backend_plugin, inject
 from di_backend.errors import ConflictError
-from di_backend.services import LoggerService, RootConfigService
+from di_backend.services import HttpAuthService, HttpRouterService, LoggerService, RootConfigService
 
 
 class ActionRegistry:
@@ -22,6 +33,17 @@ class ActionRegistry:
         self.actions[action.name] = action
 
 
+def actions_router(registry: ActionRegistry, http_auth: HttpAuthService) -> Router:
+    """The plugin's routes: ``GET /actions`` lists the action names to service callers."""
+
+    async def list_actions(request: Request) -> JSONResponse:
+        # Raises 401 without credentials, 403 for user credentials.
+        await http_auth.credentials(request, allow=["service"])
+        return JSONResponse({"actions": sorted(registry.actions)})
+
+    return Router([Route("/actions", list_actions, methods=["GET"])])
+
+
 def _register(env: PluginRegistrationPoints) -> None:
     registry = ActionRegistry()
     env.register_extension_point(todo_actions_extension_point, registry)
@@ -29,6 +51,8 @@ def _register(env: PluginRegistrationPoints) -> None:
     async def init(
         logger: LoggerService = inject(core_services.logger),
         config: RootConfigService = inject(core_services.root_config),
+        http_router: HttpRouterService = inject(core_services.http_router),
+        http_auth: HttpAuthService = inject(core_services.http_auth),
     ) -> None:
         # Every module has run by now: modules start before their plugin.
         names = ", ".join(sorted(registry.actions)) or "none"
@@ -36,6 +60,7 @@ def _register(env: PluginRegistrationPoints) -> None:
         title = config.get_optional_string("todo.firstItem") or "Write the docs"
         for action in registry.actions.values():
             logger.info(await action.run(title), {"action": action.name})
+        http_router.use(actions_router(registry, http_auth))
 
     env.register_init(init)
 
