@@ -1,8 +1,12 @@
 """Testing utilities (Backstage's ``backend-test-utils``): test backends, mocks, factory tests.
 
-* :func:`start_test_backend` starts a backend whose core services are mocks.
+* :func:`start_test_backend` starts a backend whose core services are mocks;
+  it serves HTTP on 127.0.0.1 with a free port when a feature uses HTTP
+  (:func:`server_url`, :func:`http_client`, :func:`sync_http_client`).
 * :data:`mock_services` has a fake, a factory and a recording mock for every
   core service but ``plugin_metadata``.
+* :data:`mock_credentials` makes credentials and the tokens and headers the
+  mock auth services accept.
 * :class:`ServiceFactoryTester` creates one factory's service with its
   dependencies, without a backend.
 * The pytest plugin (``di_backend.testing.pytest_plugin``, loaded through its
@@ -14,6 +18,14 @@ See ``docs/testing.md``.
 
 from di_backend.testing._factory_tester import ServiceFactoryTester
 from di_backend.testing._fakes import MockLifecycle, MockRootInstanceMetadata, MockRootLifecycle
+from di_backend.testing._mock_auth import LimitedUserToken, MockAuth, MockHttpAuth
+from di_backend.testing._mock_credentials import (
+    DEFAULT_MOCK_SERVICE_SUBJECT,
+    DEFAULT_MOCK_USER_ENTITY_REF,
+    InvalidUserEntityRefError,
+    mock_credentials,
+)
+from di_backend.testing._mock_http import MockDiscovery
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import LogEntry, LogLevel, MockLogger, MockLogLevel
 from di_backend.testing._mock_services import mock_services
@@ -24,10 +36,14 @@ from di_backend.testing._test_backend import (
     ExtensionPoints,
     start_test_backend,
 )
+from di_backend.testing._test_server import http_client, server_url, sync_http_client
 
 __all__ = [
     # test backends
     "start_test_backend",
+    "server_url",
+    "http_client",
+    "sync_http_client",
     "ExtensionPointImpl",
     "ExtensionPoints",
     "EXTENSION_POINT_MODULE_ID",
@@ -44,6 +60,15 @@ __all__ = [
     "MockRootLifecycle",
     "MockLifecycle",
     "MockRootInstanceMetadata",
+    "MockDiscovery",
+    "MockAuth",
+    "MockHttpAuth",
+    "LimitedUserToken",
+    # credentials
+    "mock_credentials",
+    "DEFAULT_MOCK_USER_ENTITY_REF",
+    "DEFAULT_MOCK_SERVICE_SUBJECT",
+    "InvalidUserEntityRefError",
     # service factories
     "ServiceFactoryTester",
 ]

@@ -2,7 +2,7 @@
 
 Adding a service takes one :class:`MockServiceEntry`: the ref, the interface
 the recording mock follows, a function that builds the fake and one that
-builds its factory (both with the same keyword arguments), e.g.::
+builds its factory (usually with the same keyword arguments), e.g.::
 
     discovery = MockServiceEntry(
         core_services.discovery, DiscoveryService, MockDiscovery, _discovery_factory
@@ -23,6 +23,7 @@ from di_backend.errors import InvalidFeatureError
 __all__ = ["MockServiceEntry", "ServiceMock"]
 
 P = ParamSpec("P")
+FactoryP = ParamSpec("FactoryP")
 FakeT_co = TypeVar("FakeT_co", covariant=True)
 ServiceT = TypeVar("ServiceT")
 
@@ -51,14 +52,16 @@ def _method_names(spec: object) -> list[str]:
     return sorted(name for name in dir(spec) if not name.startswith("_"))
 
 
-class MockServiceEntry(Generic[P, FakeT_co, ServiceT]):
+class MockServiceEntry(Generic[P, FakeT_co, ServiceT, FactoryP]):
     """One entry of ``mock_services``: call it for a fake, ``.factory`` or ``.mock``.
 
     Args:
         ref: the service ref the factories provide.
         spec: the interface (a ``Protocol``) that ``mock()`` follows.
         create: builds the in-memory fake.
-        factory: builds the fake's ``ServiceFactory``; same parameters as ``create``.
+        factory: builds the fake's ``ServiceFactory``; usually the same parameters as
+            ``create``, fewer where an option only makes sense for a lone fake (the
+            plugin id of ``mock_services.auth()``, say: a factory serves every plugin).
         prepare_mock: adjusts every new recording mock (e.g. ``child`` of a logger).
 
     Attributes:
@@ -74,7 +77,7 @@ class MockServiceEntry(Generic[P, FakeT_co, ServiceT]):
         ref: ServiceRef[ServiceT],
         spec: object,
         create: Callable[P, FakeT_co],
-        factory: Callable[P, ServiceFactory[ServiceT]],
+        factory: Callable[FactoryP, ServiceFactory[ServiceT]],
         prepare_mock: Callable[[ServiceMock[ServiceT]], None] | None = None,
     ) -> None:
         self.ref = ref
@@ -91,7 +94,7 @@ class MockServiceEntry(Generic[P, FakeT_co, ServiceT]):
         """Return a new working in-memory fake of the service."""
         return self._create(*args, **kwargs)
 
-    def factory(self, *args: P.args, **kwargs: P.kwargs) -> ServiceFactory[ServiceT]:
+    def factory(self, *args: FactoryP.args, **kwargs: FactoryP.kwargs) -> ServiceFactory[ServiceT]:
         """Return a ``ServiceFactory`` for the fake (one fake per backend, or per plugin)."""
         return self._factory(*args, **kwargs)
 

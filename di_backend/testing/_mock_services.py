@@ -12,7 +12,11 @@ from di_backend._inject import inject
 from di_backend.config import ObservableConfig
 from di_backend.defaults import logger_factory
 from di_backend.services import (
+    AuthService,
     ConfigService,
+    DiscoveryService,
+    HttpAuthService,
+    HttpRouterService,
     InstalledPlugin,
     JsonValue,
     LifecycleService,
@@ -20,11 +24,14 @@ from di_backend.services import (
     PluginLifecycleController,
     PluginMetadataService,
     RootConfigService,
+    RootHealthService,
+    RootHttpRouterService,
     RootInstanceMetadataService,
     RootLifecycleController,
     RootLifecycleService,
     RootLoggerService,
 )
+from di_backend.testing import _mock_http
 from di_backend.testing._fakes import MockLifecycle, MockRootInstanceMetadata, MockRootLifecycle
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import MockLogger, MockLogLevel
@@ -138,8 +145,8 @@ def _instance_metadata_factory(
 class mock_services:
     """Fakes of the core services: ``mock_services.<name>`` for all but ``plugin_metadata``.
 
-    Each entry is used three ways (the keyword arguments are the same for the
-    first two):
+    Each entry is used three ways (the first two take the same keyword
+    arguments, but for options only a lone fake needs, such as ``plugin_id``):
 
     * ``mock_services.root_config(data={...})``: a working in-memory fake;
     * ``mock_services.root_config.factory(data={...})``: its ``ServiceFactory``,
@@ -149,7 +156,8 @@ class mock_services:
       ``.factory`` installs exactly that object.
 
     ``start_test_backend`` and ``ServiceFactoryTester`` use every
-    ``.factory()`` as their defaults.
+    ``.factory()`` as their defaults (``start_test_backend`` with a root HTTP
+    router of its own, served on 127.0.0.1 with a free port).
     """
 
     root_config: Final = MockServiceEntry(
@@ -202,11 +210,83 @@ class mock_services:
     features; added explicitly, it replaces that list.
     """
 
+    # -- HTTP, health, discovery and auth -------------------------------------------
 
-def mock_service_entries() -> dict[str, MockServiceEntry[[], object, object]]:
+    root_http_router: Final = MockServiceEntry(
+        core_services.root_http_router,
+        RootHttpRouterService,
+        _mock_http.root_http_router,
+        _mock_http.root_http_router_factory,
+    )
+    """The default root router, not served: an ASGI app (``health=`` adds health endpoints).
+
+    ``.factory()`` serves nothing either (plugins mount on it, the backend's
+    health endpoints answer in memory); a test backend that gets it, or a
+    ``.mock()``, has no server: ``backend.server_url`` raises
+    ``TestBackend server is not available``. ``start_test_backend`` uses its
+    own root router, served on 127.0.0.1 with a free port.
+    """
+
+    root_health: Final = MockServiceEntry(
+        core_services.root_health,
+        RootHealthService,
+        _mock_http.root_health,
+        _mock_http.root_health_factory,
+    )
+    """The default health service; ``.factory()`` is ready once the backend started."""
+
+    http_router: Final = MockServiceEntry(
+        core_services.http_router,
+        HttpRouterService,
+        _mock_http.http_router,
+        _mock_http.http_router_factory,
+    )
+    """A started plugin router over the mock auth services (``plugin_id="test"``): an ASGI app.
+
+    ``.factory()`` is the default plugin router at ``/api/<plugin_id>``, made
+    only for plugins that use it.
+    """
+
+    discovery: Final = MockServiceEntry(
+        core_services.discovery,
+        DiscoveryService,
+        _mock_http.discovery,
+        _mock_http.discovery_factory,
+    )
+    """A :class:`MockDiscovery`: ``<base_url>/api/<plugin_id>`` (default ``http://localhost:0``).
+
+    ``.factory()`` points at the test server when there is one (and starts it
+    in a test backend); ``.factory(base_url=...)`` anywhere you like.
+    """
+
+    auth: Final = MockServiceEntry(
+        core_services.auth, AuthService, _mock_http.auth, _mock_http.auth_factory
+    )
+    """A :class:`MockAuth` (``plugin_id="test"``, ``disable_default_auth_policy=False``).
+
+    It accepts the tokens of ``mock_credentials`` and issues mock service
+    tokens; ``.factory()`` makes one per plugin and reads
+    ``backend.auth.dangerouslyDisableDefaultAuthPolicy``.
+    """
+
+    http_auth: Final = MockServiceEntry(
+        core_services.http_auth,
+        HttpAuthService,
+        _mock_http.http_auth,
+        _mock_http.http_auth_factory,
+    )
+    """A :class:`MockHttpAuth`: bearer mock tokens; no token counts as ``default_credentials``.
+
+    ``default_credentials`` defaults to ``mock_credentials.user()``, as in
+    Backstage; send ``mock_credentials.none.header()`` (or pass
+    ``default_credentials=mock_credentials.none()``) for anonymous requests.
+    """
+
+
+def mock_service_entries() -> dict[str, MockServiceEntry[[], object, object, []]]:
     """Every ``mock_services`` entry by attribute name."""
     return {
-        name: cast("MockServiceEntry[[], object, object]", value)
+        name: cast("MockServiceEntry[[], object, object, []]", value)
         for name, value in vars(mock_services).items()
         if isinstance(value, MockServiceEntry)
     }

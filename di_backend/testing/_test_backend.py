@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from typing import Any, Final, TypeAlias, TypeVar, cast
 
 from di_backend._backend import Backend, create_specialized_backend
+from di_backend._core_services import core_services
+from di_backend._factories import ServiceFactory
 from di_backend._features import (
     BackendFeature,
     BackendModule,
@@ -18,7 +21,9 @@ from di_backend._loaders import resolve_feature
 from di_backend._refs import ExtensionPoint
 from di_backend.errors import ConflictError, InvalidFeatureError, RegistrationError
 from di_backend.testing import _live
+from di_backend.testing._mock_http import serving_root_http_router_factory
 from di_backend.testing._mock_services import default_mock_factories
+from di_backend.testing._test_server import TestBackendImpl
 
 __all__ = ["ExtensionPointImpl", "ExtensionPoints", "start_test_backend"]
 
@@ -61,19 +66,6 @@ class ExtensionPointImpl:
 
 ExtensionPoints: TypeAlias = Iterable[tuple[ExtensionPoint[T], T] | ExtensionPointImpl]
 """What ``extension_points=`` takes: ``(ref, impl)`` pairs or :class:`ExtensionPointImpl`."""
-
-
-class _TestBackend(Backend):
-    """A backend that leaves the process-wide list of running test backends when stopped."""
-
-    __slots__ = ()
-
-    async def stop(self) -> None:
-        """Run shutdown hooks and teardowns; idempotent, safe after a failed start."""
-        try:
-            await super().stop()
-        finally:
-            _live.untrack(self)
 
 
 def _is_pair(item: object) -> bool:
@@ -162,6 +154,16 @@ def _plugins_for_orphan_modules(features: list[BackendFeature]) -> list[BackendP
     return [BackendPlugin(plugin_id, _register_empty_plugin) for plugin_id in orphans]
 
 
+@functools.cache
+def _test_backend_defaults() -> tuple[ServiceFactory[object], ...]:
+    """The mock factories, with the root router that serves on a free port."""
+    root_router_id = core_services.root_http_router.id
+    return (
+        *(f for f in default_mock_factories() if f.service.id != root_router_id),
+        serving_root_http_router_factory,
+    )
+
+
 async def start_test_backend(
     *,
     features: Iterable[BackendFeature | str] = (),
@@ -176,6 +178,12 @@ async def start_test_backend(
     Stop the backend with ``await backend.stop()`` or use it as
     ``async with``; one a test never stops is stopped when the pytest session
     ends.
+
+    A backend in which a feature uses HTTP (``core_services.http_router``,
+    ``root_http_router`` or ``discovery``) serves on 127.0.0.1 with a free
+    port: :func:`server_url`, :func:`http_client`. Discovery points
+    there; requests without credentials count as the mock user
+    (``mock_credentials``).
 
     Args:
         features: plugins, modules, service factories, feature loaders or import strings.
@@ -200,8 +208,8 @@ async def start_test_backend(
         *_extension_point_modules(resolved, pairs),
         *_plugins_for_orphan_modules(resolved),
     ]
-    prototype = create_specialized_backend(default_service_factories=default_mock_factories())
-    backend = _TestBackend(prototype._initializer)
+    prototype = create_specialized_backend(default_service_factories=_test_backend_defaults())
+    backend = TestBackendImpl(prototype._initializer)
     for feature in [*resolved, *added]:
         backend.add(feature)
     _live.track(backend, backend.stop, asyncio.get_running_loop())

@@ -13,9 +13,10 @@ DOC = ROOT / "docs" / "testing.md"
 EXAMPLES = sorted((ROOT / "docs" / "examples" / "testing").glob("test_*.py"))
 
 
-def test_there_are_three_examples() -> None:
-    """The page's three examples (plugin, module, service factory) exist as files."""
+def test_there_are_four_examples() -> None:
+    """The page's four examples (HTTP, module, plugin, service factory) exist as files."""
     assert [path.name for path in EXAMPLES] == [
+        "test_http_example.py",
         "test_module_example.py",
         "test_plugin_example.py",
         "test_service_factory_example.py",
@@ -33,7 +34,14 @@ def test_examples_pass(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(
         *map(str, EXAMPLES), "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")
     )
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=13)
+
+
+def test_page_documents_the_http_testing_section() -> None:
+    """The page has the "Testing HTTP routes" section and names the server's error message."""
+    text = DOC.read_text()
+    assert "## Testing HTTP routes" in text
+    assert "TestBackend server is not available" in text
 
 
 def test_page_documents_both_fixtures() -> None:

@@ -34,29 +34,8 @@ def _core_service_names() -> list[str]:
     return [name for name, value in vars(core_services).items() if isinstance(value, ServiceRef)]
 
 
-# The HTTP services' mocks come with the HTTP work; once an entry exists its case
-# XPASSes, which fails the run (xfail_strict): then remove the name from this set.
-_PENDING_HTTP_MOCKS = {
-    "root_http_router",
-    "root_health",
-    "http_router",
-    "discovery",
-    "auth",
-    "http_auth",
-}
-
-
-def _mocked_names() -> list[object]:
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                name in _PENDING_HTTP_MOCKS, reason="HTTP mocks not added yet", strict=True
-            ),
-        )
-        for name in _core_service_names()
-        if name != "plugin_metadata"
-    ]
+def _mocked_names() -> list[str]:
+    return [name for name in _core_service_names() if name != "plugin_metadata"]
 
 
 class TestCoverage:

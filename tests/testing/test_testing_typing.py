@@ -14,7 +14,15 @@ from testing_support import ActionRegistry, ListLabels, ListRegistry, action_mod
 from di_backend import Backend, ServiceFactory, core_services
 from di_backend.config import ObservableConfig
 from di_backend.errors import RegistrationError
+from di_backend.http import DefaultHttpRouter, DefaultRootHealthService, DefaultRootHttpRouter
 from di_backend.services import (
+    AuthService,
+    BackstageCredentials,
+    BackstageNonePrincipal,
+    BackstageServicePrincipal,
+    BackstageUserPrincipal,
+    DiscoveryService,
+    HttpAuthService,
     InstalledPlugin,
     LoggerService,
     RootConfigService,
@@ -22,11 +30,15 @@ from di_backend.services import (
 )
 from di_backend.testing import (
     ExtensionPointImpl,
+    MockAuth,
+    MockDiscovery,
+    MockHttpAuth,
     MockLogger,
     MockRootInstanceMetadata,
     MockRootLifecycle,
     ServiceFactoryTester,
     ServiceMock,
+    mock_credentials,
     mock_services,
     start_test_backend,
 )
@@ -45,6 +57,25 @@ def test_fakes_factories_and_mocks_are_precisely_typed() -> None:
     assert_type(logger, ServiceMock[LoggerService])
     assert_type(logger.factory, ServiceFactory[LoggerService])
     assert isinstance(logger, LoggerService)
+
+
+def test_http_fakes_factories_and_credentials_are_typed() -> None:
+    """The HTTP entries and ``mock_credentials`` carry precise types; factory options differ."""
+    assert_type(mock_services.root_http_router(), DefaultRootHttpRouter)
+    assert_type(mock_services.root_health(), DefaultRootHealthService)
+    assert_type(mock_services.http_router(plugin_id="a"), DefaultHttpRouter)
+    assert_type(mock_services.discovery(base_url="http://x"), MockDiscovery)
+    assert_type(mock_services.auth(plugin_id="a"), MockAuth)
+    assert_type(mock_services.http_auth(default_credentials=mock_credentials.none()), MockHttpAuth)
+    assert_type(mock_services.auth.factory(), ServiceFactory[AuthService])
+    assert_type(mock_services.discovery.factory(), ServiceFactory[DiscoveryService])
+    assert_type(mock_services.http_auth.mock().factory, ServiceFactory[HttpAuthService])
+    assert_type(mock_credentials.none(), BackstageCredentials[BackstageNonePrincipal])
+    assert_type(mock_credentials.user(), BackstageCredentials[BackstageUserPrincipal])
+    assert_type(mock_credentials.service(), BackstageCredentials[BackstageServicePrincipal])
+    assert_type(mock_credentials.service.header("plugin:a"), str)
+    with pytest.raises(TypeError):
+        mock_services.auth.factory(plugin_id="a")  # type: ignore[call-arg]
 
 
 def test_fake_keyword_arguments_are_checked() -> None:
