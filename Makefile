@@ -36,3 +36,5 @@ docs:
 
 bench: install
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/test_backend.py
+	$(BIN)/python bench/http.py

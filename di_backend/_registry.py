@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from di_backend._container import ServiceContainer
 from di_backend._factories import ServiceFactory
 from di_backend._graph import DependencyGraph
 from di_backend._refs import AnyServiceRef, Scope
@@ -64,6 +63,10 @@ class ServiceRegistry:
         self._available: dict[str, bool] = {}
         self._all: list[AnyFactory] | None = None
         self._acyclic = False
+        # dependency-injector (and the optional integrations its wiring module imports)
+        # loads here, when the first backend is created, not on `import di_backend`.
+        from di_backend._container import ServiceContainer
+
         self.container = ServiceContainer(self.factories_for)
 
     # -- adding ----------------------------------------------------------------

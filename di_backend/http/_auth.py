@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from datetime import UTC, datetime
+
 from di_backend.http._errors import AuthenticationError, NotAllowedError
 from di_backend.http._external_access import ExternalTokenHandler
 from di_backend.http._jws import JwsFormatError, parse_compact
@@ -18,6 +21,9 @@ from di_backend.services._credentials import (
 from di_backend.services._http import DiscoveryService
 
 __all__ = ["DefaultAuthService"]
+
+_VERIFIED_CACHE_SIZE = 1024
+"""How many verified plugin tokens one plugin's auth service remembers."""
 
 
 def _quoted(ids: tuple[str, ...]) -> str:
@@ -49,6 +55,9 @@ class DefaultAuthService:
         self._external_tokens = external_tokens
         self._discovery = discovery
         self._disable_default_auth_policy = disable_default_auth_policy
+        # Verified plugin tokens by their exact text (a hit cannot be forged: the key
+        # is the whole signed string); only successes, re-checked for expiry on a hit.
+        self._verified: OrderedDict[str, BackstageCredentials[BackstagePrincipal]] = OrderedDict()
 
     async def authenticate(
         self, token: str, *, allow_limited_access: bool = False
@@ -57,6 +66,12 @@ class DefaultAuthService:
         if not token:
             msg = "Illegal token: the token is empty"
             raise AuthenticationError(msg)
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at is not None and datetime.now(UTC) < cached.expires_at:
+                self._verified.move_to_end(token)
+                return cached
+            del self._verified[token]
         try:
             parsed = parse_compact(token)
         except JwsFormatError:
@@ -65,11 +80,15 @@ class DefaultAuthService:
             verified = await self._plugin_tokens.verify(
                 parsed, own_plugin_id=self._plugin_id, discovery=self._discovery
             )
-            return BackstageCredentials(
+            credentials: BackstageCredentials[BackstagePrincipal] = BackstageCredentials(
                 principal=BackstageServicePrincipal(subject=verified.subject),
                 expires_at=verified.expires_at,
                 token=token,
             )
+            self._verified[token] = credentials
+            if len(self._verified) > _VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+            return credentials
         entry = self._external_tokens.verify(token)
         if entry is not None:
             restrictions = entry.access_restrictions

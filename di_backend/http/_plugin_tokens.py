@@ -66,11 +66,20 @@ class PluginTokenHandler:
         self._token_ttl = token_ttl
         self._leeway = leeway
         self._clock = clock
+        # Tokens already issued, reused until half their lifetime has passed (and
+        # while their key still signs), so callers and receivers see the same token
+        # and the receiver's verification cache applies.
+        self._issued: dict[tuple[str, str], tuple[str, datetime, datetime, str]] = {}
 
     def issue(self, *, source_plugin_id: str, target_plugin_id: str) -> tuple[str, datetime]:
         """Return a token from ``source_plugin_id`` for ``target_plugin_id`` and its expiry."""
         key = self._keys.signing_key()
         issued_at = self._clock()
+        cached = self._issued.get((source_plugin_id, target_plugin_id))
+        if cached is not None:
+            token, expires_at, renew_at, kid = cached
+            if issued_at < renew_at and kid == key.kid:
+                return token, expires_at
         expires_at = issued_at + self._token_ttl
         token = sign_compact(
             {"typ": PLUGIN_TOKEN_TYPE, "kid": key.kid},
@@ -82,6 +91,8 @@ class PluginTokenHandler:
             },
             key.private_key,
         )
+        renew_at = issued_at + self._token_ttl / 2
+        self._issued[(source_plugin_id, target_plugin_id)] = (token, expires_at, renew_at, key.kid)
         return token, expires_at
 
     @staticmethod

@@ -29,18 +29,41 @@ def display_host(host: str) -> str:
     return host
 
 
+def _tcp_server(
+    address: tuple[str, int], family: socket.AddressFamily, *, dualstack: bool = False
+) -> socket.socket:
+    """A listening socket created with ``IPPROTO_TCP``.
+
+    asyncio sets TCP_NODELAY on a connection only when its socket's ``proto`` is
+    ``IPPROTO_TCP``; accepted sockets inherit it from the listener. With
+    ``socket.create_server`` (proto 0) every keep-alive request after the first
+    waited ~40 ms for the client's delayed ACK, because h11 writes head and body
+    separately.
+    """
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dualstack else 1)
+        sock.bind(address)
+        sock.listen(socket.SOMAXCONN)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _bind(options: ListenOptions) -> socket.socket:
     if options.host in ("", "::"):
         if socket.has_dualstack_ipv6():
-            return socket.create_server(
-                ("", options.port), family=socket.AF_INET6, dualstack_ipv6=True
-            )
-        return socket.create_server(("", options.port))
+            return _tcp_server(("", options.port), socket.AF_INET6, dualstack=True)
+        return _tcp_server(("", options.port), socket.AF_INET)
     infos = socket.getaddrinfo(
         options.host, options.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )
     family, _, _, _, address = infos[0]
-    return socket.create_server(address[:2], family=family)
+    host, port = address[0], address[1]
+    return _tcp_server((str(host), int(port)), family)
 
 
 class HttpServer:
