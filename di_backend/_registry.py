@@ -163,10 +163,7 @@ class ServiceRegistry:
         resolved = self._resolved.get(ref.id)
         if resolved is not None:
             return resolved
-        factories = self._provided(ref.id, ref.multiton)
-        if not factories:
-            fallback = self._default_factory_of(ref)
-            factories = [fallback] if fallback is not None else []
+        factories = self._candidates(ref)
         if not factories and not ref.multiton:
             msg = f"No service factory is installed for {ref}"
             raise MissingDependencyError(msg, (ref.id,))

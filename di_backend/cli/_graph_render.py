@@ -174,9 +174,7 @@ def _render_mermaid(graph: WiringGraph) -> str:
     ids = _NodeIds()
     lines = ["flowchart LR"]
     for plugin in graph.plugins:
-        title = f"plugin '{plugin.plugin_id}'"
-        if plugin.plugin is None:
-            title += " (not installed)"
+        title = _plugin_title(plugin)
         lines.append(f'  subgraph {ids("plugin", plugin.plugin_id)}["{_mermaid_text(title)}"]')
         for init in _inits(plugin):
             label = "<br/>".join(_mermaid_text(line) for line in _label_lines(init))
@@ -193,6 +191,12 @@ def _render_mermaid(graph: WiringGraph) -> str:
     return "\n".join(lines)
 
 
+def _plugin_title(plugin: PluginInfo) -> str:
+    """``plugin '<id>'``, marked when only its modules are installed."""
+    title = f"plugin '{plugin.plugin_id}'"
+    return title if plugin.plugin is not None else f"{title} (not installed)"
+
+
 def _dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -205,9 +209,7 @@ def _render_dot(graph: WiringGraph) -> str:
         '  node [shape=box, fontname="Helvetica"];',
     ]
     for plugin in graph.plugins:
-        title = f"plugin '{plugin.plugin_id}'"
-        if plugin.plugin is None:
-            title += " (not installed)"
+        title = _plugin_title(plugin)
         lines.append(f"  subgraph {_dot_text('cluster_' + plugin.plugin_id)} {{")
         lines.append(f"    label={_dot_text(title)};")
         for init in _inits(plugin):

@@ -53,6 +53,11 @@ class DefaultLifecycle:
         self._started = False
         self._shutting_down = False
 
+    @property
+    def logger(self) -> LoggerService:
+        """The logger that receives hook failures."""
+        return self._logger
+
     def add_startup_hook(self, hook: LifecycleHook) -> None:
         """Run ``hook`` once startup is reached (for a plugin: once it initialised).
 

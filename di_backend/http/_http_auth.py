@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, overload
-
 from starlette.requests import HTTPConnection
 
-from di_backend.http._errors import AuthenticationError, HttpError, NotAllowedError
+from di_backend._http_credentials import CredentialsCheck
+from di_backend.http._errors import HttpError
 from di_backend.services._credentials import (
     BackstageCredentials,
     BackstagePrincipal,
-    BackstageServicePrincipal,
-    BackstageUserPrincipal,
-    PrincipalType,
 )
 from di_backend.services._http import AuthService
 
@@ -38,7 +33,7 @@ def bearer_token(request: HTTPConnection) -> str | None:
     return token.strip() or None
 
 
-class DefaultHttpAuthService:
+class DefaultHttpAuthService(CredentialsCheck):
     """Backstage's default ``HttpAuthService`` for one plugin.
 
     The token comes from ``Authorization: Bearer``; with ``allow_limited_access``
@@ -50,50 +45,6 @@ class DefaultHttpAuthService:
     def __init__(self, auth: AuthService) -> None:
         """Verify tokens with the plugin's ``auth`` service."""
         self._auth = auth
-
-    @overload
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[Literal["service"]],
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstageServicePrincipal]: ...
-
-    @overload
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[Literal["user"]],
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstageUserPrincipal]: ...
-
-    @overload
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[PrincipalType] | None = None,
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstagePrincipal]: ...
-
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[PrincipalType] | None = None,
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstagePrincipal]:
-        """Return the verified credentials of ``request``; see :class:`HttpAuthService`."""
-        credentials = await self._lookup(request, allow_limited_access=allow_limited_access)
-        if allow is not None and not credentials.allowed_by(allow):
-            if credentials.principal.type == "none":
-                msg = "Missing credentials"
-                raise AuthenticationError(msg)
-            msg = f"This endpoint does not allow '{credentials.principal.type}' credentials"
-            raise NotAllowedError(msg)
-        return credentials
 
     async def _lookup(
         self, request: HTTPConnection, *, allow_limited_access: bool

@@ -28,11 +28,6 @@ class MockRootLifecycle(DefaultRootLifecycle):
     def __init__(self, logger: LoggerService | None = None) -> None:
         super().__init__(MockLogger() if logger is None else logger)
 
-    @property
-    def logger(self) -> LoggerService:
-        """The logger that receives hook failures."""
-        return self._logger
-
 
 class MockLifecycle(DefaultLifecycle):
     """The default plugin lifecycle with a :class:`MockLogger` unless given a logger.
@@ -49,11 +44,6 @@ class MockLifecycle(DefaultLifecycle):
 
     def __init__(self, logger: LoggerService | None = None) -> None:
         super().__init__(MockLogger() if logger is None else logger)
-
-    @property
-    def logger(self) -> LoggerService:
-        """The logger that receives hook failures."""
-        return self._logger
 
 
 class MockRootInstanceMetadata:

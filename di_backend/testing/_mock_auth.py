@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING
 
+from di_backend._http_credentials import CredentialsCheck
 from di_backend.services._credentials import (
     BackstageCredentials,
     BackstageNonePrincipal,
     BackstagePrincipal,
     BackstageServicePrincipal,
-    BackstageUserPrincipal,
     PluginRequestToken,
     PrincipalType,
 )
@@ -41,7 +40,7 @@ from di_backend.testing._mock_credentials import (
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
-    from di_backend.http import AuthenticationError, NotAllowedError
+    from di_backend.http import AuthenticationError
 
 __all__ = ["LimitedUserToken", "MockAuth", "MockHttpAuth"]
 
@@ -58,12 +57,6 @@ def _authentication_error(message: str) -> AuthenticationError:
     from di_backend.http import AuthenticationError
 
     return AuthenticationError(message)
-
-
-def _not_allowed_error(message: str) -> NotAllowedError:
-    from di_backend.http import NotAllowedError
-
-    return NotAllowedError(message)
 
 
 def _payload(token: str, prefix: str) -> dict[str, str]:
@@ -227,7 +220,7 @@ class MockAuth:
         return {"keys": []}
 
 
-class MockHttpAuth:
+class MockHttpAuth(CredentialsCheck):
     """An ``HttpAuthService`` over :class:`MockAuth` (Backstage's ``MockHttpAuthService``).
 
     The token comes from ``Authorization: Bearer <token>``; ``mock-none-token``
@@ -263,7 +256,7 @@ class MockHttpAuth:
         return f"MockHttpAuth({self.plugin_id!r}, default={self.default_credentials.principal!r})"
 
     async def _lookup(
-        self, request: HTTPConnection, allow_limited_access: bool
+        self, request: HTTPConnection, *, allow_limited_access: bool
     ) -> BackstageCredentials[BackstagePrincipal]:
         match = _BEARER.match(request.headers.get("authorization", ""))
         if match is not None:
@@ -276,53 +269,3 @@ class MockHttpAuth:
             if cookie:
                 return await self._auth.authenticate(cookie, allow_limited_access=True)
         return self.default_credentials
-
-    @overload
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[Literal["service"]],
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstageServicePrincipal]: ...
-
-    @overload
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[Literal["user"]],
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstageUserPrincipal]: ...
-
-    @overload
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[PrincipalType] | None = None,
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstagePrincipal]: ...
-
-    async def credentials(
-        self,
-        request: HTTPConnection,
-        *,
-        allow: Sequence[PrincipalType] | None = None,
-        allow_limited_access: bool = False,
-    ) -> BackstageCredentials[BackstagePrincipal]:
-        """Return the credentials of ``request``; see :class:`HttpAuthService`.
-
-        Raises:
-            AuthenticationError: an invalid token, or ``Missing credentials``
-                where ``none`` is not allowed (401).
-            NotAllowedError: ``This endpoint does not allow '<type>' credentials`` (403).
-        """
-        credentials = await self._lookup(request, allow_limited_access)
-        if allow is None or credentials.allowed_by(allow):
-            return credentials
-        if credentials.principal.type == "none":
-            msg = "Missing credentials"
-            raise _authentication_error(msg)
-        msg = f"This endpoint does not allow '{credentials.principal.type}' credentials"
-        raise _not_allowed_error(msg)

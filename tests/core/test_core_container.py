@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
+import pytest
 from dependency_injector import containers
 
 from di_backend import (
@@ -113,9 +115,25 @@ class TestContainers:
 
 
 class TestOverrides:
-    async def test_overriding_a_root_ref_before_start(self, make_backend: MakeBackend) -> None:
-        """``container.override(ref, value)`` makes every init see the fake; no factory runs."""
-        ref: ServiceRef[str] = create_service_ref(id="c.o.root", scope="root")
+    @pytest.mark.parametrize(
+        ("scope", "plugin_id", "expected_seen", "expected_calls"),
+        [
+            ("root", None, {"a": "fake", "b": "fake"}, []),
+            ("plugin", None, {"a": "fake", "b": "fake"}, []),
+            ("plugin", "a", {"a": "fake", "b": "real"}, ["real"]),
+        ],
+        ids=["root-ref", "plugin-ref-everywhere", "plugin-ref-for-one-plugin"],
+    )
+    async def test_overriding_a_ref_before_start(
+        self,
+        make_backend: MakeBackend,
+        scope: Literal["root", "plugin"],
+        plugin_id: str | None,
+        expected_seen: dict[str, str],
+        expected_calls: list[str],
+    ) -> None:
+        """``container.override(ref, value[, plugin_id])`` replaces what the factory would give."""
+        ref: ServiceRef[str] = create_service_ref(id=f"c.o.{scope}.{plugin_id}", scope=scope)
         calls: list[str] = []
         seen: dict[str, str] = {}
         backend = make_backend(
@@ -123,40 +141,10 @@ class TestOverrides:
             consumer("a", ref, seen),
             consumer("b", ref, seen),
         )
-        container_of(backend).override(ref, "fake")
+        container_of(backend).override(ref, "fake", plugin_id=plugin_id)
         await backend.start()
-        assert seen == {"a": "fake", "b": "fake"}
-        assert calls == []
-
-    async def test_overriding_a_plugin_ref_everywhere(self, make_backend: MakeBackend) -> None:
-        """Overriding a plugin ref without a plugin id replaces it for every plugin."""
-        ref: ServiceRef[str] = create_service_ref(id="c.o.all")
-        calls: list[str] = []
-        seen: dict[str, str] = {}
-        backend = make_backend(
-            create_service_factory(ref, recording(calls, "real")),
-            consumer("a", ref, seen),
-            consumer("b", ref, seen),
-        )
-        container_of(backend).override(ref, "fake")
-        await backend.start()
-        assert seen == {"a": "fake", "b": "fake"}
-        assert calls == []
-
-    async def test_overriding_a_plugin_ref_for_one_plugin(self, make_backend: MakeBackend) -> None:
-        """Overriding a plugin ref for one plugin leaves the others on the real factory."""
-        ref: ServiceRef[str] = create_service_ref(id="c.o.one")
-        calls: list[str] = []
-        seen: dict[str, str] = {}
-        backend = make_backend(
-            create_service_factory(ref, recording(calls, "real")),
-            consumer("a", ref, seen),
-            consumer("b", ref, seen),
-        )
-        container_of(backend).override(ref, "fake", plugin_id="a")
-        await backend.start()
-        assert seen == {"a": "fake", "b": "real"}
-        assert calls == ["real"]
+        assert seen == expected_seen
+        assert calls == expected_calls
 
     async def test_dependants_receive_the_override(self, make_backend: MakeBackend) -> None:
         """A factory depending on an overridden root ref is built with the fake."""

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from core_support import startup_error
 
 from di_backend import (
     Backend,
@@ -29,7 +30,6 @@ from di_backend import (
     inject,
 )
 from di_backend.errors import (
-    BackendStartupError,
     InvalidDependencyError,
     InvalidFeatureError,
     ServiceInstantiationError,
@@ -602,6 +602,18 @@ class TestMultiton:
         assert sorted(seen[0]) == ["added", "default"]
 
 
+def recording_default_factory(
+    loads: list[str],
+) -> Callable[[ServiceRef[Box]], ServiceFactory[Box]]:
+    """A ``default_factory`` that records each load and provides ``Box("default")``."""
+
+    def default(ref: ServiceRef[Box]) -> ServiceFactory[Box]:
+        loads.append(ref.id)
+        return create_service_factory(ref, lambda: Box("default"))
+
+    return default
+
+
 class TestDefaultFactory:
     async def test_default_factory_is_used_when_nothing_is_installed(
         self, make_backend: MakeBackend
@@ -609,10 +621,7 @@ class TestDefaultFactory:
         """With no factory installed, the ref's default_factory provides the service once."""
         loads: list[str] = []
 
-        def default(ref: ServiceRef[Box]) -> ServiceFactory[Box]:
-            loads.append(ref.id)
-            return create_service_factory(ref, lambda: Box("default"))
-
+        default = recording_default_factory(loads)
         ref: ServiceRef[Box] = create_service_ref(id="f.df", default_factory=default)
         seen: list[Box] = []
         backend = make_backend(
@@ -628,10 +637,7 @@ class TestDefaultFactory:
         """An installed factory wins and the default factory loader is never called."""
         loads: list[str] = []
 
-        def default(ref: ServiceRef[Box]) -> ServiceFactory[Box]:
-            loads.append(ref.id)
-            return create_service_factory(ref, lambda: Box("default"))
-
+        default = recording_default_factory(loads)
         ref: ServiceRef[Box] = create_service_ref(id="f.df.unused", default_factory=default)
         seen: list[Box] = []
         backend = make_backend(
@@ -651,9 +657,8 @@ class TestDefaultFactory:
 
         ref: ServiceRef[Box] = create_service_ref(id="f.df.err", default_factory=default)
         seen: list[Box] = []
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(consumer("a", ref, seen)).start()
-        failure = caught.value.result.plugins[0].failure
+        error = await startup_error(make_backend(consumer("a", ref, seen)))
+        failure = error.result.plugins[0].failure
         assert failure is not None
         assert str(failure.error) == (
             "Failed to instantiate service 'f.df.err' because the default factory loader "
@@ -783,17 +788,18 @@ class TestFactoryErrors:
             raise RuntimeError("boom")
 
         seen: list[Box] = []
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(create_service_factory(ref, make), consumer("p", ref, seen)).start()
+        error = await startup_error(
+            make_backend(create_service_factory(ref, make), consumer("p", ref, seen))
+        )
         wrapped = (
             "Failed to instantiate service 'f.err.plugin' for 'p' because the factory function "
             "threw an error, RuntimeError: boom"
         )
-        assert str(caught.value) == (
+        assert str(error) == (
             "Backend startup failed due to the following errors:\n"
             f"  Plugin 'p' startup failed; caused by ServiceInstantiationError: {wrapped}"
         )
-        failure = caught.value.result.plugins[0].failure
+        failure = error.result.plugins[0].failure
         assert failure is not None
         assert isinstance(failure.error, ServiceInstantiationError)
         assert str(failure.error) == wrapped
@@ -816,9 +822,8 @@ class TestFactoryErrors:
             create_service_factory(outer, make_outer),
             consumer("p", outer, seen),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        failure = caught.value.result.plugins[0].failure
+        error = await startup_error(backend)
+        failure = error.result.plugins[0].failure
         assert failure is not None
         assert str(failure.error) == (
             "Failed to instantiate service 'f.err.outer' for 'p' because the factory function "
@@ -837,12 +842,11 @@ class TestFactoryErrors:
 
         seen: list[Box] = []
         factory = create_service_factory(ref, make, initialization="lazy")
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(factory, consumer("p", ref, seen)).start()
-        failure = caught.value.result.plugins[0].failure
+        startup = await startup_error(make_backend(factory, consumer("p", ref, seen)))
+        failure = startup.result.plugins[0].failure
         assert failure is not None
         assert failure.error is error
-        assert str(caught.value).endswith("Plugin 'p' startup failed; caused by RuntimeError: boom")
+        assert str(startup).endswith("Plugin 'p' startup failed; caused by RuntimeError: boom")
 
     async def test_eager_root_factory_error_rejects_start(self, make_backend: MakeBackend) -> None:
         """An eager root factory error rejects start directly, before any plugin runs."""
@@ -867,9 +871,8 @@ class TestFactoryErrors:
 
         seen: list[Box] = []
         factory = create_service_factory(ref, lambda ctx: ctx, create_root_context=context)
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(factory, consumer("p", ref, seen)).start()
-        failure = caught.value.result.plugins[0].failure
+        error = await startup_error(make_backend(factory, consumer("p", ref, seen)))
+        failure = error.result.plugins[0].failure
         assert failure is not None
         context_message = (
             "Failed to instantiate service 'f.err.ctx' because create_root_context threw an "
@@ -894,7 +897,8 @@ class TestFactoryErrors:
 
         seen: list[Box] = []
         factory = create_service_factory(ref, make, initialization="lazy")
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(factory, consumer("a", ref, seen), consumer("b", ref, seen)).start()
+        error = await startup_error(
+            make_backend(factory, consumer("a", ref, seen), consumer("b", ref, seen))
+        )
         assert calls == ["call"]
-        assert [p.failure is not None for p in caught.value.result.plugins] == [True, True]
+        assert [p.failure is not None for p in error.result.plugins] == [True, True]

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 
 import pytest
+from core_support import startup_error
 
 from di_backend import (
     Backend,
@@ -119,13 +120,12 @@ class TestResultShapes:
         def init() -> None:
             raise error
 
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(plugin("p", init)).start()
-        failure = caught.value.result.plugins[0].failure
+        startup = await startup_error(make_backend(plugin("p", init)))
+        failure = startup.result.plugins[0].failure
         assert isinstance(failure, StartupFailure)
         assert failure.error is error
         assert failure.allowed is False
-        assert caught.value.result.outcome == "failure"
+        assert startup.result.outcome == "failure"
 
     async def test_plugins_are_listed_in_completion_order(self, make_backend: MakeBackend) -> None:
         """Plugin results, and module results within a plugin, are in completion order."""
@@ -184,16 +184,15 @@ class TestStartupError:
             plugin("b", ok([], "b")),
             module("b", "m", failing("module m broke")),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        lines = str(caught.value).split("\n")
+        error = await startup_error(backend)
+        lines = str(error).split("\n")
         assert lines[0] == HEADER
         assert sorted(lines[1:]) == [
             "  Module 'm' for plugin 'b' startup failed; caused by RuntimeError: module m broke",
             "  Plugin 'a' startup failed; caused by RuntimeError: plugin a broke",
         ]
-        assert isinstance(caught.value.result, BackendStartupResult)
-        assert caught.value.result.outcome == "failure"
+        assert isinstance(error.result, BackendStartupResult)
+        assert error.result.outcome == "failure"
 
     async def test_message_uses_the_exception_class_name(self, make_backend: MakeBackend) -> None:
         """``caused by`` renders ``<ClassName>: <message>``, or the bare name without a message."""
@@ -204,9 +203,8 @@ class TestStartupError:
         def init() -> None:
             raise CustomError
 
-        with pytest.raises(BackendStartupError) as caught:
-            await make_backend(plugin("p", init)).start()
-        assert str(caught.value) == f"{HEADER}\n  Plugin 'p' startup failed; caused by CustomError"
+        error = await startup_error(make_backend(plugin("p", init)))
+        assert str(error) == f"{HEADER}\n  Plugin 'p' startup failed; caused by CustomError"
 
     async def test_a_failed_plugin_does_not_stop_the_others(
         self, make_backend: MakeBackend
@@ -214,10 +212,9 @@ class TestStartupError:
         """Other plugins still initialise when one fails."""
         events: list[str] = []
         backend = make_backend(plugin("a", failing()), plugin("b", ok(events, "b")))
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
+        error = await startup_error(backend)
         assert events == ["b"]
-        assert by_id(caught.value.result)["b"].failure is None
+        assert by_id(error.result)["b"].failure is None
 
     async def test_module_failures_do_not_stop_the_plugin(self, make_backend: MakeBackend) -> None:
         """A failing module is recorded; the other modules and the plugin init still run."""
@@ -227,15 +224,14 @@ class TestStartupError:
             module("p", "good", ok(events, "good")),
             plugin("p", ok(events, "plugin")),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
+        error = await startup_error(backend)
         assert events == ["good", "plugin"]
-        p = by_id(caught.value.result)["p"]
+        p = by_id(error.result)["p"]
         assert p.failure is None
         modules = {m.module_id: m for m in p.modules}
         assert modules["good"].failure is None
         assert modules["bad"].failure is not None
-        assert str(caught.value) == (
+        assert str(error) == (
             f"{HEADER}\n  Module 'bad' for plugin 'p' startup failed; caused by RuntimeError: boom"
         )
 
@@ -255,9 +251,8 @@ class TestStartupError:
         backend = make_backend(
             create_service_factory(ref, make), module("p", "m", init), plugin("p", ok(events, "p"))
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Module 'm' for plugin 'p' startup failed; caused by "
             "ServiceInstantiationError: Failed to instantiate service 'fail.module.svc' for 'p' "
             "because the factory function threw an error, RuntimeError: no service"
@@ -409,9 +404,8 @@ class TestBootFailurePolicy:
         if plugin_allowed:
             result = await backend.start()
         else:
-            with pytest.raises(BackendStartupError) as caught:
-                await backend.start()
-            result = caught.value.result
+            error = await startup_error(backend)
+            result = error.result
         failure = by_id(result)["p"].failure
         assert failure is not None
         assert failure.allowed is plugin_allowed
@@ -436,9 +430,8 @@ class TestBootFailurePolicy:
         if module_allowed:
             result = await backend.start()
         else:
-            with pytest.raises(BackendStartupError) as caught:
-                await backend.start()
-            result = caught.value.result
+            error = await startup_error(backend)
+            result = error.result
         module_failure = by_id(result)["p"].modules[0].failure
         assert module_failure is not None
         assert module_failure.allowed is module_allowed
@@ -480,12 +473,11 @@ class TestBootFailurePolicy:
                 }
             },
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Plugin 'aborts' startup failed; caused by RuntimeError: not fine"
         )
-        allowed = by_id(caught.value.result)["allowed"].failure
+        allowed = by_id(error.result)["allowed"].failure
         assert allowed is not None
         assert allowed.allowed is True
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from core_support import startup_error
 
 from di_backend import (
     Backend,
@@ -174,9 +175,8 @@ class TestDuplicates:
             plugin("p", recorder(ran, "second")),
             plugin("q", recorder(ran, "q")),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Plugin 'p' startup failed; caused by ConflictError: "
             "Plugin 'p' is already registered"
         )
@@ -191,9 +191,8 @@ class TestDuplicates:
             module("p", "m", recorder(ran, "first")),
             module("p", "m", recorder(ran, "second")),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Module 'm' for plugin 'p' startup failed; caused by ConflictError: "
             "Module 'm' for plugin 'p' is already registered"
         )
@@ -209,9 +208,8 @@ class TestDuplicates:
             plugin("p", recorder(ran, "p"), provides=ext_a),
             module("p", "m", recorder(ran, "m"), provides=ext_a),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Module 'm' for plugin 'p' startup failed; caused by ConflictError: "
             "ExtensionPoint with ID 'v.ext.a' is already registered"
         )
@@ -226,9 +224,8 @@ class TestDuplicates:
             plugin("p", recorder(ran, "p"), provides=ext_a),
             plugin("q", recorder(ran, "q"), provides=ext_a),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Plugin 'q' startup failed; caused by ConflictError: "
             "ExtensionPoint with ID 'v.ext.a' is already registered"
         )
@@ -253,9 +250,8 @@ class TestDuplicates:
             create_backend_module(plugin_id="p", module_id="dup", register=register),
             module("p", "consumer", consume),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        modules = {m.module_id: m for m in caught.value.result.plugins[0].modules}
+        error = await startup_error(backend)
+        modules = {m.module_id: m for m in error.result.plugins[0].modules}
         consumer_failure = modules["consumer"].failure
         assert consumer_failure is not None
         assert str(consumer_failure.error) == (
@@ -327,9 +323,8 @@ class TestScopeRules:
             plugin("b", recorder(ran, "b")),
             module("b", "m", init),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Module 'm' for plugin 'b' startup failed; caused by "
             "InvalidDependencyError: Illegal dependency: Module 'm' for plugin 'b' attempted to "
             "depend on extension point 'v.ext.a' for plugin 'a'. Extension points can only be "
@@ -347,9 +342,8 @@ class TestMissingDependencies:
             plugin("p", needing(str_ref("v.x"), str_ref("v.y"), ran=ran, name="p")),
             plugin("q", recorder(ran, "q")),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Plugin 'p' startup failed; caused by MissingDependencyError: Service "
             "or extension point dependencies of plugin 'p' are missing for the following "
             "ref(s): serviceRef{v.x}, serviceRef{v.y}"
@@ -359,9 +353,8 @@ class TestMissingDependencies:
     async def test_a_ref_injected_twice_is_listed_once(self, make_backend: MakeBackend) -> None:
         """A missing ref that several parameters inject is named once, as Backstage's set does."""
         backend = make_backend(plugin("p", needing(str_ref("v.twice"))))
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value).endswith("the following ref(s): serviceRef{v.twice}")
+        error = await startup_error(backend)
+        assert str(error).endswith("the following ref(s): serviceRef{v.twice}")
 
     async def test_missing_module_dependencies_are_listed(self, make_backend: MakeBackend) -> None:
         """A module init with unprovided refs and extension points names them all (37)."""
@@ -371,9 +364,8 @@ class TestMissingDependencies:
             ran.append("m")
 
         backend = make_backend(plugin("p", recorder(ran, "p")), module("p", "m", init))
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        assert str(caught.value) == (
+        error = await startup_error(backend)
+        assert str(error) == (
             f"{HEADER}\n  Module 'm' for plugin 'p' startup failed; caused by "
             "MissingDependencyError: Service or extension point dependencies of module 'm' for "
             "plugin 'p' are missing for the following ref(s): serviceRef{v.x}, "
@@ -405,9 +397,8 @@ class TestMissingDependencies:
             create_service_factory(root_svc, make_root, initialization="lazy"),
             plugin("p", needing(svc)),
         )
-        with pytest.raises(BackendStartupError) as caught:
-            await backend.start()
-        failure = caught.value.result.plugins[0].failure
+        error = await startup_error(backend)
+        failure = error.result.plugins[0].failure
         assert failure is not None
         assert isinstance(failure.error, MissingDependencyError)
         assert str(failure.error) == (
