@@ -6,9 +6,13 @@ Workload S(N): N plugins, each with 3 modules and 5 plugin-scoped services over
 that modules ``m1`` and ``m2`` consume (so ``m0`` starts after both). Every
 factory and init is ``async``. Measured: build + start + stop of the backend.
 
-Workload W2 (the peers' plugin-scoping shape, ``../shared/bench/peers.py``):
-20 root services and 200 plugins x 5 plugin-scoped services, each plugin
-resolving all five. Reported as microseconds per plugin-scoped instance.
+Workload W2 (the peers' plugin-scoping shape): 20 root services and 200
+plugins x 5 plugin-scoped services, run through ``bench/peers.py`` (the shared
+peer harness with di_backend entries) in this process: plain, di_backend's
+container, the whole di_backend backend and, when installed
+(``pip install -e '.[bench]'``), dishka, interleaved repetition by repetition.
+Reported as microseconds per plugin-scoped instance and as ratios paired in
+time, converted to the baseline machine's speed (``peer_baselines.md``).
 
 The floor ("plain") does the same work with dicts and direct awaits: no
 validation, no lifecycle, no container. Ratios are di_backend / plain,
@@ -46,11 +50,13 @@ from di_backend import (
     inject,
 )
 from di_backend._inject import Injected
-from di_backend._registry import ServiceRegistry
 from di_backend.defaults._logging import DefaultRootLogger
 
 ROOTS = 20
 PER_PLUGIN = 5
+# peer_baselines.md, W2 in µs per plugin-scoped instance on this machine kind
+BASE_PLAIN = 2.00
+BASE_DISHKA = 9.93
 
 
 class Svc:
@@ -207,60 +213,52 @@ async def run_plain(n: int, shape: Shape) -> None:
     await asyncio.gather(*(start_plugin(f"plugin{p}") for p in range(n)))
 
 
-async def w2_container(shape: Shape, plugins: int) -> None:
-    """W2 at the container level, as the peers measure it: registration + build + resolution.
+def w2_paired(reps: int) -> dict[str, list[float]]:
+    """W2 through the peers' harness (``bench/peers.py``), every library in this process.
 
-    The registry and its dependency-injector containers, without plugins, inits,
-    results or lifecycle (``w2_di_backend`` measures the whole backend).
+    One repetition runs each function once, on a fresh graph, in a rotating
+    order, timed as the harness times it (registration + build + resolution;
+    closing untimed). The host's speed drifts by up to 2x over seconds, so the
+    figures that matter are the per-repetition ratios, paired in time.
     """
-    factories, svc = build_factories(shape)
-    registry = ServiceRegistry(factories)
-    registry.check_for_circular_deps()
-    container = registry.container
-    for p in range(plugins):
-        plugin_id = f"plugin{p}"
-        for ref in svc:
-            await container.get(ref, plugin_id)
-    await container.teardowns.close_all()
+    import peers
 
+    roots, plugin = peers.w2_specs(ROOTS, PER_PLUGIN)
+    code = peers._codegen(roots + plugin)
+    fns: dict[str, Callable[..., Awaitable[tuple[object, object]]]] = {
+        "plain": peers.w2_plain,
+        "di_backend-container": peers.w2_di_backend_container,
+        "di_backend": peers.w2_di_backend,
+    }
+    try:
+        import dishka  # noqa: F401  (optional: pip install -e '.[bench]')
 
-async def w2_di_backend(shape: Shape, plugins: int) -> None:
-    """The peers' W2 shape: every plugin resolves its five services."""
-    factories, svc = build_factories(shape)
-    backend = create_specialized_backend(default_service_factories=factories)
-    for p in range(plugins):
+        fns["dishka"] = peers.w2_dishka
+    except ImportError:
+        pass
+    loop = asyncio.new_event_loop()
 
-        def register(env: PluginRegistrationPoints) -> None:
-            async def init(
-                a: Svc = inject(svc[0]),
-                b: Svc = inject(svc[1]),
-                c: Svc = inject(svc[2]),
-                d: Svc = inject(svc[3]),
-                e: Svc = inject(svc[4]),
-            ) -> None:
-                pass
+    def once(fn: Callable[..., Awaitable[tuple[object, object]]], check: bool) -> float:
+        graph = peers.Graph2(roots, plugin, code, 200)
+        gc.collect()
+        start = time.perf_counter()
+        out, close = loop.run_until_complete(fn(graph))
+        elapsed = time.perf_counter() - start
+        if check:
+            peers.check_w2(graph, out)
+        if close is not None:
+            loop.run_until_complete(close())
+        return elapsed
 
-            env.register_init(init)
-
-        backend.add(create_backend_plugin(plugin_id=f"plugin{p}", register=register))
-    await backend.start()
-    await backend.stop()
-
-
-async def w2_plain(shape: Shape, plugins: int) -> None:
-    """The peers' plain floor for W2: memo dicts, direct awaits."""
-
-    async def make(*deps: object) -> Svc:
-        return Svc(*deps)
-
-    roots: list[Svc] = []
-    for deps in shape.root_deps:
-        roots.append(await make(*(roots[j] for j in deps)))
-    for p in range(plugins):
-        memo: list[Svc] = []
-        for k, (rdeps, pdeps) in enumerate(shape.plugin_deps):
-            args = [roots[j] for j in rdeps] + [memo[j] for j in pdeps]
-            memo.append(await make(*args, f"plugin{p}") if k == 0 else await make(*args))
+    for fn in fns.values():
+        once(fn, check=True)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    for rep in range(reps):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            times[name].append(once(fns[name], check=False))
+    loop.close()
+    return times
 
 
 def median_ms(fn: Callable[[], Awaitable[None]], reps: int) -> float:
@@ -285,13 +283,8 @@ def peak_mib(fn: Callable[[], Awaitable[None]]) -> float:
     return peak / 2**20
 
 
-def main() -> None:
-    """Run the workloads and print a table with ratios against the floor."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions")
-    args = parser.parse_args()
-    sizes = [10, 100] if args.quick else [10, 100, 1000]
-    reps = 3 if args.quick else 7
+def start_up(sizes: list[int], reps: int) -> None:
+    """S(N): build, start and stop backends of N plugins against the plain floor."""
     shape = make_shape()
     print(f"di_backend start-up benchmark ({reps} repetitions, median)\n")
     print(
@@ -315,17 +308,45 @@ def main() -> None:
         f"\nper-feature cost N={big} / N={small}: "
         f"{per_feature[big] / per_feature[small]:.2f}x (target <= 1.5x)"
     )
-    w2c = median_ms(lambda: w2_container(shape, 200), reps)
-    w2 = median_ms(lambda: w2_di_backend(shape, 200), reps)
-    w2p = median_ms(lambda: w2_plain(shape, 200), reps)
-    per = 1000 / (200 * PER_PLUGIN)
+
+
+def main() -> None:
+    """Run the workloads and print a table with ratios against the floor."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions")
+    parser.add_argument("--w2", action="store_true", help="only the W2 comparison")
+    args = parser.parse_args()
+    sizes = [10, 100] if args.quick else [10, 100, 1000]
+    if not args.w2:
+        start_up(sizes, 3 if args.quick else 7)
+    w2_reps = 10 if args.quick else 40
+    times = w2_paired(w2_reps)
     print(
-        "\nW2 (20 roots + 200 plugins x 5 plugin-scoped services), µs per plugin-scoped instance:"
+        f"\nW2 (peers' shape: 20 roots + 200 plugins x 5 plugin-scoped services), "
+        f"{w2_reps} paired repetitions, µs per plugin-scoped instance:"
     )
-    print(f"  container (registry + providers + resolution): {w2c * per:.1f}")
-    print(f"  whole backend (plugins, inits, results, hooks): {w2 * per:.1f}")
-    print(f"  plain floor (same run): {w2p * per:.1f}  -> container / floor {w2c / w2p:.1f}x")
-    print("  peer_baselines.md W2: dishka 9.9, wireup 11.0, svcs 11.4, plain 2.0")
+    print(
+        "| library | median µs (this run) | / plain (paired) | / dishka (paired) "
+        "| at baseline speed, from plain | from dishka |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, values in times.items():
+        vs_plain = statistics.median(a / b for a, b in zip(values, times["plain"], strict=True))
+        row = f"| {name} | {statistics.median(values) * 1000:.2f} | {vs_plain:.2f}x | "
+        if "dishka" in times:
+            vs_dishka = statistics.median(
+                a / b for a, b in zip(values, times["dishka"], strict=True)
+            )
+            row += (
+                f"{vs_dishka:.2f}x | {vs_plain * BASE_PLAIN:.1f} | {vs_dishka * BASE_DISHKA:.1f} |"
+            )
+        else:
+            row += f"(dishka not installed) | {vs_plain * BASE_PLAIN:.1f} | - |"
+        print(row)
+    print(
+        f"  baseline (peer_baselines.md W2, µs per instance): plain {BASE_PLAIN}, "
+        f"dishka {BASE_DISHKA}, wireup 11.0, svcs 11.4; target <= 10"
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-"""Service cells: what dependency-injector's providers produce for each service instance.
+"""Service cells: one per service instance, made by dependency-injector's providers.
 
 The container's providers stay in dependency-injector's fast synchronous mode
-(a warm provider call costs about 0.1 µs, an async-mode one 1.4 µs). A provider
-call returns a :class:`ServiceCell`, created exactly once per root service,
-per plugin service and per root context, with the cells of its dependencies.
-The cell runs the user's (sync, async or generator) factory on the first
-``await cell.get()`` and caches the value or the error; concurrent first
-callers wait for the one run.
+(a warm provider call costs about 0.1 µs, an async-mode one 1.4 µs). A cell is
+created exactly once per root service, per plugin service and per root
+context, with the cells of its dependencies. It runs the user's (sync, async
+or generator) factory on the first ``await cell.get()`` and caches the value or
+the error; concurrent first callers wait for the one run. :class:`CellBase`
+holds that behaviour; ``_container.ServiceCell`` adds the provider interface.
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ import asyncio
 import inspect
 import types
 from collections.abc import AsyncGenerator, Generator
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from di_backend._factories import ServiceFactory
 from di_backend._inject import CallSpec
 from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
 from di_backend.errors import ServiceInstantiationError, describe_error
 
-__all__ = ["Binding", "ServiceCell", "Teardowns", "resolve_value"]
+__all__ = ["DONE", "NEW", "Binding", "CellBase", "Teardowns", "resolve_value"]
 
-_NEW: Final = 0
+NEW: Final = 0
+_NEW: Final = NEW
 _RUNNING: Final = 1
-_DONE: Final = 2
+DONE: Final = 2
+_DONE: Final = DONE
 _FAILED: Final = 3
 
 
@@ -123,27 +125,32 @@ class Binding:
 
 async def resolve_value(value: object) -> object:
     """Turn what a provider returned (a cell, or an override's plain value) into the value."""
-    if type(value) is ServiceCell:
+    if isinstance(value, CellBase):
         if value._state == _DONE:
             return value._value
         return await value.get()
     return value
 
 
-class ServiceCell:
-    """One service instance, created by a provider; runs its factory once on demand."""
+class CellBase:
+    """The behaviour of one service instance: runs its factory once, on demand.
 
-    __slots__ = ("_binding", "_ctx", "_deps", "_plugin_id", "_state", "_value", "_waiters")
+    The concrete cell (``_container.ServiceCell``) is also a dependency-injector
+    provider that returns itself, so it can sit in a plugin's container; it
+    declares the slots annotated here and its constructor fills them (its
+    plugin id is the last dependency of a per-plugin cell). This base holds
+    the logic and imports nothing from dependency-injector.
+    """
+
+    if not TYPE_CHECKING:  # the concrete cell declares the slots these annotations name
+        __slots__ = ()
+    _binding: Binding
+    _ctx: object
     _deps: tuple[object, ...]
-
-    def __init__(self, binding: Binding, ctx: object, /, *args: object) -> None:
-        self._binding = binding
-        self._ctx = ctx
-        self._plugin_id = cast("str", args[-1]) if binding.per_plugin else None
-        self._deps = args
-        self._state = _NEW
-        self._value: object = None
-        self._waiters: list[asyncio.Future[object]] | None = None
+    _plugin_id: str | None
+    _state: int
+    _value: object
+    _waiters: list[asyncio.Future[object]] | None
 
     @property
     def done(self) -> bool:
@@ -164,24 +171,70 @@ class ServiceCell:
         state = self._state
         if state == _DONE:
             return self._value
-        if state == _FAILED:
-            raise self._value  # type: ignore[misc]
-        if state == _RUNNING:
-            return await self._wait()
+        if state != _NEW:
+            return await self._wait_or_raise()
         self._state = _RUNNING
+        binding = self._binding
         try:
-            value = await self._run()
+            kwargs = self._ready_kwargs()
+            if kwargs is None:
+                kwargs = await self._resolved_kwargs()
+            if binding.call.has_context:
+                result = binding.call.func(await resolve_value(self._ctx), **kwargs)
+            else:
+                result = binding.call.func(**kwargs)
+            if type(result) is types.CoroutineType:
+                value = await cast("types.CoroutineType[object, object, object]", result)
+            else:
+                value = await self._finish(result)
         except Exception as err:
-            error = self._binding.wrap_error(err, self._plugin_id)
-            self._state, self._value = _FAILED, error
-            self._wake(None, error)
+            error = self._fail(err)
             if error is err:
                 raise
             raise error from err
         self._state, self._value = _DONE, value
         self._deps = ()  # the dependencies are no longer needed; let them go
-        self._wake(value, None)
+        if self._waiters is not None:
+            self._wake(value, None)
         return value
+
+    def _ready_kwargs(self) -> dict[str, object] | None:
+        """The arguments, if every dependency is a cell that is done (the usual case)."""
+        binding = self._binding
+        kwargs: dict[str, object] = {}
+        # zip stops before the trailing plugin id of a per-plugin cell
+        for name, multiton, dep in zip(binding.names, binding.multiton, self._deps, strict=False):
+            if isinstance(dep, CellBase):
+                if dep._state != _DONE:
+                    return None
+                kwargs[name] = dep._value
+            elif multiton:
+                return None
+            else:
+                kwargs[name] = dep  # a plain value: an Object provider's, or an override's
+        return kwargs
+
+    async def _resolved_kwargs(self) -> dict[str, object]:
+        """The arguments, running dependencies that have not run yet."""
+        binding = self._binding
+        kwargs: dict[str, object] = {}
+        for name, multiton, dep in zip(binding.names, binding.multiton, self._deps, strict=False):
+            if multiton and type(dep) in (list, tuple):
+                kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
+            else:
+                kwargs[name] = await resolve_value(dep)
+        return kwargs
+
+    async def _wait_or_raise(self) -> object:
+        if self._state == _FAILED:
+            raise cast("Exception", self._value)
+        return await self._wait()
+
+    def _fail(self, err: Exception) -> Exception:
+        error = self._binding.wrap_error(err, self._plugin_id)
+        self._state, self._value = _FAILED, error
+        self._wake(None, error)
+        return error
 
     async def _wait(self) -> object:
         waiter: asyncio.Future[object] = asyncio.get_running_loop().create_future()
@@ -189,25 +242,6 @@ class ServiceCell:
             self._waiters = []
         self._waiters.append(waiter)
         return await waiter
-
-    async def _run(self) -> object:
-        binding = self._binding
-        kwargs: dict[str, object] = {}
-        # zip stops before the trailing plugin id of a per-plugin cell
-        for name, multiton, dep in zip(binding.names, binding.multiton, self._deps, strict=False):
-            if type(dep) is ServiceCell and dep._state == _DONE:
-                kwargs[name] = dep._value
-            elif multiton and type(dep) in (list, tuple):
-                kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
-            else:
-                kwargs[name] = await resolve_value(dep)
-        if binding.call.has_context:
-            result = binding.call.func(await resolve_value(self._ctx), **kwargs)
-        else:
-            result = binding.call.func(**kwargs)
-        if type(result) is types.CoroutineType:
-            return await cast("types.CoroutineType[object, object, object]", result)
-        return await self._finish(result)
 
     def _wake(self, value: object, error: Exception | None) -> None:
         waiters, self._waiters = self._waiters, None

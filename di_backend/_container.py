@@ -12,37 +12,39 @@ the load (measured in ``docs/performance.md``):
   multiton), built once per backend and wired to the root providers and the
   root-context singleton. Building a ``Singleton`` costs about 7 µs and
   copying one per plugin far more, so plugins share these templates.
-* one ``DynamicContainer`` per plugin, holding ``core.pluginMetadata`` as an
-  ``Object`` and, for each plugin-scoped ref that plugin uses, an ``Object``
-  with the cell the template made for it (a ``List`` of them for a multiton).
+* one ``DynamicContainer`` per plugin (:class:`_PluginContainer`), holding
+  ``core.pluginMetadata`` as an ``Object`` and, for each plugin-scoped ref that
+  plugin uses, the :class:`ServiceCell` the template made for it (a ``List`` of
+  them for a multiton). A cell is itself a provider that provides itself.
   Root dependencies reach a plugin only through the root providers, so root
   instances are shared by every plugin.
 
-Providers return :class:`~di_backend._cells.ServiceCell` objects; a cell
-runs its factory once. Overrides are ``provider.override(Object(value))``:
-on the root provider, on the template (every plugin) or on one plugin's
-provider; :meth:`ServiceContainer.reset_overrides` undoes them all and resets
-the singletons, so nothing built from a fake survives the override.
+Providers return :class:`ServiceCell` objects; a cell runs its factory once.
+Overrides are ``provider.override(Object(value))``: on the root provider, on
+the template (every plugin) or on one plugin's provider;
+:meth:`ServiceContainer.reset_overrides` undoes them all and resets the
+singletons, so nothing built from a fake survives the override.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeAlias, cast
+from typing import TypeAlias, TypeVar, cast
 
 from dependency_injector import containers, providers
 
-from di_backend._cells import Binding, ServiceCell, Teardowns, resolve_value
+from di_backend._cells import DONE, NEW, Binding, CellBase, Teardowns, resolve_value
 from di_backend._factories import ServiceFactory
 from di_backend._refs import AnyServiceRef, Scope
 
-__all__ = ["ServiceContainer"]
+__all__ = ["ServiceCell", "ServiceContainer"]
 
 # dependency-injector's stubs type every provider as Provider[Any]; inside this
 # module a provider is always one of ours, producing a cell, a list of cells or
 # an override's value, so `object` is the honest element type.
 Provider: TypeAlias = "providers.Provider[object]"
 PLUGIN_METADATA_ID = "core.pluginMetadata"
+T = TypeVar("T")
 
 
 class _PluginMetadata:
@@ -59,6 +61,68 @@ class _PluginMetadata:
 
     def __repr__(self) -> str:
         return f"PluginMetadata({self._plugin_id!r})"
+
+
+# calling the base initialiser directly skips a super() lookup per cell
+_provider_init = cast(
+    "Callable[[Provider], None]",
+    providers.Provider.__init__,  # pyright: ignore[reportUnknownMemberType]
+)
+
+
+class ServiceCell(CellBase, providers.Provider[object]):
+    """A service instance that is also a provider: calling it returns the cell.
+
+    Templates and root singletons make cells; a plugin's container holds each
+    of its cells directly, so a plugin service costs one provider, not a cell
+    plus an ``Object`` around it. Overriding works as for any provider.
+    """
+
+    __slots__ = ("_binding", "_ctx", "_deps", "_plugin_id", "_state", "_value", "_waiters")
+
+    def __init__(self, binding: Binding, ctx: object, /, *args: object) -> None:
+        _provider_init(self)
+        # the slots CellBase reads, filled here rather than in a method: one call less per cell
+        self._binding = binding
+        self._ctx = ctx
+        self._plugin_id = cast("str", args[-1]) if binding.per_plugin else None
+        self._deps = args
+        self._state = NEW
+        self._value = None
+        self._waiters = None
+
+    def _provide(self, args: tuple[object, ...], kwargs: dict[str, object]) -> object:
+        return self
+
+
+class _PluginContainer(containers.DynamicContainer):
+    """The ``DynamicContainer`` of one plugin, built without per-attribute checks.
+
+    ``DynamicContainer.__init__`` routes its nine attributes through its own
+    ``__setattr__`` (about 5.5 µs); this sets the same attributes directly
+    (about 1.8 µs). :meth:`put` has the effect of ``set_provider`` for the
+    providers this module puts there (never ``Self``, never a child
+    container), without its type checks. ``tests/core/test_core_container_layout.py``
+    pins both against dependency-injector's own methods.
+    """
+
+    def __init__(self) -> None:
+        vars(self).update(
+            provider_type=providers.Provider,
+            providers={},
+            overridden=(),
+            parent=None,
+            declarative_parent=None,
+            wiring_config=containers.WiringConfiguration(),
+            wired_to_modules=[],
+            wired_to_packages=[],
+            __self__=providers.Self(self),
+        )
+
+    def put(self, name: str, provider: providers.Provider[T]) -> None:
+        """Add ``provider`` under ``name``, as ``set_provider`` would."""
+        self.providers[name] = provider
+        vars(self)[name] = provider
 
 
 class ServiceContainer:
@@ -86,7 +150,7 @@ class ServiceContainer:
         self._template_lists: dict[str, list[Provider]] = {}
         # the plugin-scoped dependencies each template receives at call time
         self._plugin_deps: dict[Provider, tuple[AnyServiceRef, ...]] = {}
-        self._plugins: dict[str, containers.DynamicContainer] = {}
+        self._plugins: dict[str, _PluginContainer] = {}
         self._overrides: dict[tuple[str, str | None], object] = {}
         self._overridden: list[Provider] = []
         self.teardowns = Teardowns()
@@ -151,55 +215,71 @@ class ServiceContainer:
         self._template_lists[ref.id] = templates
         return templates
 
-    def _plugin_container(self, plugin_id: str) -> containers.DynamicContainer:
-        container = self._plugins.get(plugin_id)
-        if container is None:
-            container = containers.DynamicContainer()
-            container.set_provider(PLUGIN_METADATA_ID, providers.Object(_PluginMetadata(plugin_id)))
-            self._plugins[plugin_id] = container
+    def _plugin_container(self, plugin_id: str) -> _PluginContainer:
+        container = _PluginContainer()
+        container.put(PLUGIN_METADATA_ID, providers.Object(_PluginMetadata(plugin_id)))
+        self._plugins[plugin_id] = container
         return container
 
     def _plugin_provider(
-        self, ref: AnyServiceRef, plugin_id: str, container: containers.DynamicContainer
+        self, ref: AnyServiceRef, plugin_id: str, container: _PluginContainer
     ) -> Provider:
-        cells: list[Provider] = []
-        for template in self._templates_of(ref):
-            plugin_deps = [
-                self._provide_in_plugin(dep, plugin_id, container)
-                for dep in self._plugin_deps[template]
-            ]
-            cells.append(providers.Object(template(*plugin_deps, plugin_id)))
-        provider = self._list(cells) if ref.multiton else cells[0]
-        self._apply_override((ref.id, plugin_id), provider)
-        container.set_provider(ref.id, provider)
+        made: list[Provider] = []
+        for template in self._template_lists.get(ref._id) or self._templates_of(ref):
+            deps = self._plugin_deps[template]
+            cell = (
+                template(
+                    *[self._provide_in_plugin(d, plugin_id, container) for d in deps], plugin_id
+                )
+                if deps
+                else template(plugin_id)
+            )
+            # a cell, or an override's value when the template is overridden
+            made.append(cell if type(cell) is ServiceCell else providers.Object(cell))
+        provider = self._list(made) if ref.multiton else made[0]
+        if self._overrides:
+            self._apply_override((ref._id, plugin_id), provider)
+        container.put(ref._id, provider)
         return provider
 
     # -- resolving ------------------------------------------------------------
 
     def _provide_in_plugin(
-        self, ref: AnyServiceRef, plugin_id: str, container: containers.DynamicContainer
+        self, ref: AnyServiceRef, plugin_id: str, container: _PluginContainer
     ) -> object:
-        if ref.scope is Scope.ROOT:
-            return self._root_provider(ref)()
-        provider = container.providers.get(ref.id)
-        if provider is None:
-            provider = self._plugin_provider(ref, plugin_id, container)
+        if ref._scope is Scope.ROOT:
+            provider = self._root.providers.get(ref._id) or self._root_provider(ref)
+        else:
+            provider = container.providers.get(ref._id) or self._plugin_provider(
+                ref, plugin_id, container
+            )
+        if type(provider) is ServiceCell and not self._overrides:
+            return provider  # a cell provides itself unless overridden: skip the call
         return provider()
 
     def provide(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
         """Call the provider of ``ref`` (built on first use): a cell, cells or a value."""
         if plugin_id is None:
-            assert ref.scope is Scope.ROOT, f"{ref} is plugin scoped and needs a plugin id"
-            return self._root_provider(ref)()
+            assert ref._scope is Scope.ROOT, f"{ref} is plugin scoped and needs a plugin id"
+            return (self._root.providers.get(ref._id) or self._root_provider(ref))()
         container = self._plugins.get(plugin_id) or self._plugin_container(plugin_id)
         return self._provide_in_plugin(ref, plugin_id, container)
 
     async def get(self, ref: AnyServiceRef, plugin_id: str | None) -> object:
         """Return the instance of ``ref`` (a list for a multiton), creating it once."""
-        provided = self.provide(ref, plugin_id)
+        if plugin_id is None or ref._scope is Scope.ROOT:
+            provided = self.provide(ref, plugin_id)
+        else:  # the hot path, inlined: a plugin-scoped ref in a plugin
+            container = self._plugins.get(plugin_id) or self._plugin_container(plugin_id)
+            provider = container.providers.get(ref._id) or self._plugin_provider(
+                ref, plugin_id, container
+            )
+            provided = (
+                provider if type(provider) is ServiceCell and not self._overrides else provider()
+            )
         if type(provided) is ServiceCell:
-            return provided.value if provided.done else await provided.get()
-        if ref.multiton and type(provided) in (list, tuple):
+            return provided._value if provided._state == DONE else await provided.get()
+        if type(provided) in (list, tuple) and ref.multiton:
             # dependency-injector's List provider returns a tuple when it has no items
             return [await resolve_value(item) for item in cast("list[object]", provided)]
         return provided

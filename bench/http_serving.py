@@ -38,26 +38,18 @@ TCP_NODELAY on both listening sockets (Linux passes it on to accepted sockets) s
 that it measures the request path; ``--keep-nagle`` measures the server as it is.
 Usage::
 
-    python bench/http.py                   # 3 rounds x (2 s warm-up + 5 s), ~45 s
-    python bench/http.py --quick           # 2 rounds x (0.5 s + 1.5 s), ~10 s
-    python bench/http.py --token external  # a static external-access token
-    python bench/http.py --keep-nagle      # without the TCP_NODELAY fix-up
-    python bench/http.py --profile 3       # then cProfile di_backend's server for 3 s
-    python bench/http.py --breakdown       # only: per-layer cost, in-process, no sockets
+    python bench/http_serving.py                   # 3 rounds x (2 s warm-up + 5 s), ~45 s
+    python bench/http_serving.py --quick           # 2 rounds x (0.5 s + 1.5 s), ~10 s
+    python bench/http_serving.py --token external  # a static external-access token
+    python bench/http_serving.py --keep-nagle      # without the TCP_NODELAY fix-up
+    python bench/http_serving.py --profile 3       # then cProfile di_backend's server for 3 s
+    python bench/http_serving.py --breakdown       # only: per-layer cost, in-process, no sockets
 
 Options ``--connections``, ``--rounds``, ``--warmup`` and ``--duration`` override
 the defaults.
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named like the stdlib ``http`` package: run as a script, its folder
-# comes first on sys.path and would shadow ``http`` for uvicorn and Starlette.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
 
 import argparse
 import asyncio
@@ -72,6 +64,7 @@ import pstats
 import signal
 import socket
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -79,6 +72,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Literal
 
 import starlette
