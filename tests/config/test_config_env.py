@@ -95,34 +95,32 @@ def test_invalid_env_key(tmp_path: Path, name: str, key: str) -> None:
         load_config(cwd=tmp_path, env={name: "1"})
 
 
-def test_nesting_under_a_scalar_is_refused(tmp_path: Path) -> None:
-    """A variable below another variable's scalar value cannot nest."""
-    env = {"APP_CONFIG_a": "1", "APP_CONFIG_a_b": "2"}
-    message = "Could not nest config for key 'a_b' under existing value 'a'"
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        load_config(cwd=tmp_path, env=env)
-
-
-def test_nesting_under_an_array_is_refused(tmp_path: Path) -> None:
-    """A variable below another variable's array value cannot nest either."""
-    env = {"APP_CONFIG_a_b": "[1]", "APP_CONFIG_a_b_c": "2"}
-    message = "Could not nest config for key 'a_b_c' under existing value 'a_b'"
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        load_config(cwd=tmp_path, env=env)
-
-
-def test_collision_is_refused(tmp_path: Path) -> None:
-    """A variable that sets a key another variable already set is refused."""
-    env = {"APP_CONFIG_a_b": "2", "APP_CONFIG_a": "1"}
-    message = "Refusing to override existing config at key 'a'"
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        load_config(cwd=tmp_path, env=env)
-
-
-def test_collision_inside_json_object_is_refused(tmp_path: Path) -> None:
-    """A variable may not set a key that a JSON object from another variable holds."""
-    env = {"APP_CONFIG_a": '{"b": 1}', "APP_CONFIG_a_b": "2"}
-    message = "Refusing to override existing config at key 'a_b'"
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"APP_CONFIG_a": "1", "APP_CONFIG_a_b": "2"},
+            "Could not nest config for key 'a_b' under existing value 'a'",
+        ),
+        (
+            {"APP_CONFIG_a_b": "[1]", "APP_CONFIG_a_b_c": "2"},
+            "Could not nest config for key 'a_b_c' under existing value 'a_b'",
+        ),
+        (
+            {"APP_CONFIG_a_b": "2", "APP_CONFIG_a": "1"},
+            "Refusing to override existing config at key 'a'",
+        ),
+        (
+            {"APP_CONFIG_a": '{"b": 1}', "APP_CONFIG_a_b": "2"},
+            "Refusing to override existing config at key 'a_b'",
+        ),
+    ],
+    ids=["under-a-scalar", "under-an-array", "key-already-set", "key-inside-a-json-object"],
+)
+def test_conflicting_variables_are_refused(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    """Variables that nest under a value or set a key another one set are refused by name."""
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(cwd=tmp_path, env=env)
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import pytest
+from core_support import module, noop, plugin
 
 from di_backend import (
     Backend,
-    BackendModule,
-    BackendPlugin,
     ExtensionPoint,
-    ModuleRegistrationPoints,
     PluginRegistrationPoints,
     ServiceRef,
     core_services,
-    create_backend_module,
     create_backend_plugin,
     create_extension_point,
     create_service_factory,
@@ -33,7 +30,6 @@ from di_backend.services import (
 )
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 
 
 class TodoStore(Protocol):
@@ -68,28 +64,6 @@ class Actions:
 
 todo_store: ServiceRef[TodoStore] = create_service_ref(id="todo.store")
 todo_actions: ExtensionPoint[Actions] = create_extension_point(id="todo.actions")
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
-
-
-def module(plugin_id: str, module_id: str, init: Init) -> BackendModule:
-    """A module that only registers ``init``."""
-
-    def register(env: ModuleRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_module(plugin_id=plugin_id, module_id=module_id, register=register)
-
-
-def noop() -> None:
-    """An init without dependencies."""
 
 
 async def installed(backend: Backend) -> Sequence[InstalledPlugin]:

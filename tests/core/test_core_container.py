@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Literal
 
 import pytest
+from core_support import plugin
 from dependency_injector import containers
 
 from di_backend import (
     Backend,
     BackendPlugin,
-    PluginRegistrationPoints,
     ServiceRef,
     core_services,
-    create_backend_plugin,
     create_service_factory,
     create_service_ref,
     inject,
@@ -23,16 +22,6 @@ from di_backend._container import ServiceContainer
 from di_backend.services import PluginMetadataService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
 
 
 def consumer(plugin_id: str, ref: ServiceRef[str], seen: dict[str, str]) -> BackendPlugin:

@@ -8,23 +8,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from core_support import startup_error
+from core_support import module, noop, plugin, startup_error
 
 from di_backend import (
     Backend,
     BackendFeature,
     BackendModule,
     BackendPlugin,
-    ModuleRegistrationPoints,
     MultitonServiceRef,
-    PluginRegistrationPoints,
     Scope,
     ServiceFactory,
     ServiceRef,
     core_services,
     create_backend_feature_loader,
-    create_backend_module,
-    create_backend_plugin,
     create_service_factory,
     create_service_ref,
     inject,
@@ -38,7 +34,6 @@ from di_backend.services import PluginMetadataService
 
 T = TypeVar("T")
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 
 
 class Box:
@@ -64,24 +59,6 @@ def counting(calls: list[str]) -> Callable[[], Box]:
     return make
 
 
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
-
-
-def module(plugin_id: str, module_id: str, init: Init) -> BackendModule:
-    """A module that only registers ``init``."""
-
-    def register(env: ModuleRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_module(plugin_id=plugin_id, module_id=module_id, register=register)
-
-
 def consumer(plugin_id: str, ref: ServiceRef[T], seen: list[T]) -> BackendPlugin:
     """A plugin whose init records the instance of ``ref`` it received."""
 
@@ -100,10 +77,6 @@ def module_consumer(
         seen.append(value)
 
     return module(plugin_id, module_id, init)
-
-
-def noop() -> None:
-    """An init without dependencies."""
 
 
 class TestScopes:

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 import pytest
-from core_support import startup_error
+from core_support import Init, module, plugin, startup_error
 
 from di_backend import (
     Backend,
-    BackendModule,
-    BackendPlugin,
     BackendStartupError,
     BackendStartupResult,
-    ModuleRegistrationPoints,
     ModuleStartupResult,
-    PluginRegistrationPoints,
     PluginStartupResult,
     ServiceRef,
     StartupFailure,
     core_services,
-    create_backend_module,
-    create_backend_plugin,
     create_service_factory,
     create_service_ref,
     inject,
@@ -32,26 +26,7 @@ from di_backend import (
 from di_backend.services import JsonValue, LifecycleService, RootLifecycleService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 HEADER = "Backend startup failed due to the following errors:"
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
-
-
-def module(plugin_id: str, module_id: str, init: Init) -> BackendModule:
-    """A module that only registers ``init``."""
-
-    def register(env: ModuleRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_module(plugin_id=plugin_id, module_id=module_id, register=register)
 
 
 def ok(events: list[str], name: str) -> Init:

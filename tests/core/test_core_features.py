@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from core_support import module, noop, plugin
 
 from di_backend import (
     Backend,
     BackendModule,
-    BackendPlugin,
     ExtensionPoint,
     ModuleRegistrationPoints,
     PluginRegistrationPoints,
@@ -23,7 +23,6 @@ from di_backend import (
 from di_backend.errors import InvalidIdError, RegistrationError
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 RULE = (
     "must match the pattern /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/i "
     "(letters, digits, and dashes only, starting with a letter)"
@@ -42,28 +41,6 @@ class Registry:
 
 
 registry_ext: ExtensionPoint[Registry] = create_extension_point(id="features.registry")
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
-
-
-def module(plugin_id: str, module_id: str, init: Init) -> BackendModule:
-    """A module that only registers ``init``."""
-
-    def register(env: ModuleRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_module(plugin_id=plugin_id, module_id=module_id, register=register)
-
-
-def noop() -> None:
-    """An init without dependencies."""
 
 
 class TestIds:

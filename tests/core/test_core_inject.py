@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from core_support import plugin
 
 from di_backend import (
     Backend,
     BackendPlugin,
-    PluginRegistrationPoints,
     ServiceRef,
     core_services,
     create_backend_feature_loader,
-    create_backend_plugin,
     create_service_factory,
     create_service_ref,
     inject,
@@ -25,18 +24,8 @@ from di_backend.errors import InvalidDependencyError
 from di_backend.services import LoggerService, PluginMetadataService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 
 number_ref: ServiceRef[int] = create_service_ref(id="inject.number")
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
 
 
 def qualname(func: Callable[..., object]) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from core_support import Init, plugin
 
 from di_backend import (
     Backend,
-    BackendPlugin,
     PluginRegistrationPoints,
     ServiceRef,
     core_services,
@@ -23,16 +23,6 @@ from di_backend.errors import LifecycleError
 from di_backend.services import LifecycleService, RootLifecycleService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
 
 
 def hooking(

@@ -6,11 +6,12 @@ import re
 import sys
 import textwrap
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from core_support import Init
 
 from di_backend import (
     Backend,
@@ -41,7 +42,6 @@ from di_backend.errors import (
 from di_backend.services import LoggerService, RootConfigService, RootInstanceMetadataService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 
 
 def plugin(plugin_id: str, init: Init | None = None) -> BackendPlugin:

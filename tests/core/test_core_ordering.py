@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
+from core_support import Init, plugin
 
 from di_backend import (
     Backend,
     BackendFeature,
     BackendModule,
-    BackendPlugin,
     ExtensionPoint,
     ModuleRegistrationPoints,
-    PluginRegistrationPoints,
     core_services,
     create_backend_module,
-    create_backend_plugin,
     create_extension_point,
     inject,
 )
@@ -31,8 +29,26 @@ from di_backend.errors import BackendStartupError, CircularDependencyError
 from di_backend.services import LifecycleService, RootLifecycleService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 GUARD = 10  # seconds: a deadlock fails the test instead of hanging it; nothing is timed
+
+
+def rendezvous() -> tuple[Init, Init, tuple[asyncio.Event, asyncio.Event]]:
+    """Two inits that each wait until the other has started, and their started events.
+
+    Run one after the other they would wait forever, so both finishing proves they
+    ran concurrently.
+    """
+    a_started, b_started = asyncio.Event(), asyncio.Event()
+
+    async def init_a() -> None:
+        a_started.set()
+        await b_started.wait()
+
+    async def init_b() -> None:
+        b_started.set()
+        await a_started.wait()
+
+    return init_a, init_b, (a_started, b_started)
 
 
 class Registry:
@@ -44,15 +60,6 @@ class Registry:
 
 ext_x: ExtensionPoint[Registry] = create_extension_point(id="o.x")
 ext_y: ExtensionPoint[Registry] = create_extension_point(id="o.y")
-
-
-def plugin(plugin_id: str, init: Init) -> BackendPlugin:
-    """A plugin that only registers ``init``."""
-
-    def register(env: PluginRegistrationPoints) -> None:
-        env.register_init(init)
-
-    return create_backend_plugin(plugin_id=plugin_id, register=register)
 
 
 def module(
@@ -166,21 +173,11 @@ class TestModuleOrder:
 
     async def test_independent_modules_start_concurrently(self, make_backend: MakeBackend) -> None:
         """Modules without an ordering between them run at the same time."""
-        a_started, b_started = asyncio.Event(), asyncio.Event()
-
-        async def init_a() -> None:
-            a_started.set()
-            await b_started.wait()
-
-        async def init_b() -> None:
-            b_started.set()
-            await a_started.wait()
-
+        init_a, init_b, started = rendezvous()
         await start(
             make_backend(module("p", "a", init_a), module("p", "b", init_b), plugin("p", init_a))
         )
-        assert a_started.is_set()
-        assert b_started.is_set()
+        assert all(event.is_set() for event in started)
 
     async def test_module_cycle_is_a_plugin_failure(self, make_backend: MakeBackend) -> None:
         """Modules providing each other's extension points fail their plugin (message 38)."""
@@ -215,19 +212,9 @@ class TestModuleOrder:
 class TestPluginOrder:
     async def test_plugins_start_concurrently(self, make_backend: MakeBackend) -> None:
         """Plugin inits overlap: each waits for the other to have started."""
-        a_started, b_started = asyncio.Event(), asyncio.Event()
-
-        async def init_a() -> None:
-            a_started.set()
-            await b_started.wait()
-
-        async def init_b() -> None:
-            b_started.set()
-            await a_started.wait()
-
+        init_a, init_b, started = rendezvous()
         await start(make_backend(plugin("a", init_a), plugin("b", init_b)))
-        assert a_started.is_set()
-        assert b_started.is_set()
+        assert all(event.is_set() for event in started)
 
     async def test_plugin_startup_hooks_run_when_that_plugin_is_done(
         self, make_backend: MakeBackend

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from core_support import startup_error
+from core_support import Init, startup_error
 
 from di_backend import (
     Backend,
@@ -40,7 +40,6 @@ from di_backend.errors import (
 from di_backend.services import PluginMetadataService
 
 MakeBackend = Callable[..., Backend]
-Init = Callable[..., Awaitable[None] | None]
 HEADER = "Backend startup failed due to the following errors:"
 
 ext_a: ExtensionPoint[list[str]] = create_extension_point(id="v.ext.a")

@@ -118,6 +118,17 @@ def client(base_url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base_url, timeout=CLIENT_TIMEOUT)
 
 
+async def fetch(
+    base_url: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """GET ``path`` from ``base_url`` with a fresh client, as bearer of ``token`` if given."""
+    headers = dict(headers or {})
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with client(base_url) as http:
+        return await http.get(path, headers=headers)
+
+
 class BackendMaker(Protocol):
     """The ``make_backend`` fixture: start a :class:`MiniBackend` stopped after the test."""
 

@@ -9,8 +9,9 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from http_support import (
     BackendMaker,
+    MiniBackend,
     MiniPlugin,
-    client,
+    fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
 from starlette.requests import Request
@@ -67,6 +68,13 @@ def _ping_router(plugin: MiniPlugin) -> Router:
         return JSONResponse({"user": credentials.principal.user_entity_ref})
 
     return Router([Route("/ping", ping), Route("/users-only", users_only)])
+
+
+def _pong(backend: MiniBackend) -> MiniPlugin:
+    """Add the plugin 'pong' serving the ping router, which echoes the caller's subject."""
+    pong = backend.add_plugin("pong")
+    pong.router.use(_ping_router(pong))
+    return pong
 
 
 class TestServiceTokens:
@@ -205,25 +213,17 @@ class TestRequestCredentials:
     async def test_routes_see_the_calling_plugin(self, make_backend: BackendMaker) -> None:
         """A route reading credentials with allow=['service'] sees 'plugin:<caller>'."""
         backend = await make_backend()
-        pong = backend.add_plugin("pong")
-        pong.router.use(_ping_router(pong))
+        _pong(backend)
         token = await _token(backend.add_plugin("ping"), "pong")
-        async with client(backend.base_url) as http:
-            response = await http.get(
-                "/api/pong/ping", headers={"Authorization": f"Bearer {token}"}
-            )
+        response = await fetch(backend.base_url, "/api/pong/ping", token=token)
         assert response.json() == {"pong": "plugin:ping"}
 
     async def test_disallowed_principals_get_403(self, make_backend: BackendMaker) -> None:
         """A service calling a users-only endpoint gets 403 with Backstage's message."""
         backend = await make_backend()
-        pong = backend.add_plugin("pong")
-        pong.router.use(_ping_router(pong))
+        _pong(backend)
         token = await _token(backend.add_plugin("ping"), "pong")
-        async with client(backend.base_url) as http:
-            response = await http.get(
-                "/api/pong/users-only", headers={"Authorization": f"Bearer {token}"}
-            )
+        response = await fetch(backend.base_url, "/api/pong/users-only", token=token)
         assert response.status_code == 403
         assert response.json()["error"] == {
             "name": "NotAllowedError",
@@ -235,26 +235,20 @@ class TestRequestCredentials:
     ) -> None:
         """Behind an 'unauthenticated' policy, allow=['service'] still answers 401."""
         backend = await make_backend()
-        pong = backend.add_plugin("pong")
-        pong.router.use(_ping_router(pong))
+        pong = _pong(backend)
         pong.router.add_auth_policy(path="/ping", allow="unauthenticated")
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/pong/ping")
+        response = await fetch(backend.base_url, "/api/pong/ping")
         assert response.status_code == 401
         assert response.json()["error"]["message"] == "Missing credentials"
 
     async def test_a_token_is_verified_once_per_request(self, make_backend: BackendMaker) -> None:
         """The barrier and the route share one verification of the request's token."""
         backend = await make_backend()
-        pong = backend.add_plugin("pong")
+        pong = _pong(backend)
         counting = AsyncMock(wraps=pong.auth.authenticate)
-        pong.router.use(_ping_router(pong))
         token = await _token(backend.add_plugin("ping"), "pong")
         with patch.object(pong.auth, "authenticate", new=counting):
-            async with client(backend.base_url) as http:
-                response = await http.get(
-                    "/api/pong/ping", headers={"Authorization": f"Bearer {token}"}
-                )
+            response = await fetch(backend.base_url, "/api/pong/ping", token=token)
         assert response.status_code == 200
         counting.assert_awaited_once_with(token, allow_limited_access=False)
 
@@ -265,12 +259,8 @@ class TestExternalAccess:
     ) -> None:
         """A configured static token yields a service principal with its subject."""
         backend = await make_backend(STATIC)
-        pong = backend.add_plugin("pong")
-        pong.router.use(_ping_router(pong))
-        async with client(backend.base_url) as http:
-            response = await http.get(
-                "/api/pong/ping", headers={"Authorization": "Bearer curl-secret-1"}
-            )
+        _pong(backend)
+        response = await fetch(backend.base_url, "/api/pong/ping", token="curl-secret-1")
         assert response.json() == {"pong": "curl"}
 
     async def test_restricted_tokens_only_reach_their_plugins(
@@ -278,12 +268,8 @@ class TestExternalAccess:
     ) -> None:
         """A token restricted to 'catalog' is refused by other plugins with 403."""
         backend = await make_backend(STATIC)
-        pong = backend.add_plugin("pong")
-        pong.router.use(_ping_router(pong))
-        async with client(backend.base_url) as http:
-            response = await http.get(
-                "/api/pong/ping", headers={"Authorization": "Bearer catalog-only-1"}
-            )
+        _pong(backend)
+        response = await fetch(backend.base_url, "/api/pong/ping", token="catalog-only-1")
         assert response.status_code == 403
         assert response.json()["error"]["message"] == (
             "This token's access is restricted to plugin(s) 'catalog', not 'pong'"

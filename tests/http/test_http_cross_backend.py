@@ -11,7 +11,7 @@ from http_support import (
     BackendMaker,
     MiniBackend,
     MiniPlugin,
-    client,
+    fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
 from starlette.requests import Request
@@ -55,8 +55,7 @@ async def _call_pong(backend: MiniBackend, caller: MiniPlugin) -> tuple[int, obj
     base_url = await backend.discovery.get_base_url("pong")
     own = await caller.auth.get_own_service_credentials()
     token = await caller.auth.get_plugin_request_token(on_behalf_of=own, target_plugin_id="pong")
-    async with client(base_url) as http:
-        response = await http.get("/ping", headers={"Authorization": f"Bearer {token.token}"})
+    response = await fetch(base_url, "/ping", token=token.token)
     return response.status_code, response.json()
 
 
@@ -91,10 +90,7 @@ class TestTwoBackends:
         rogue = PluginTokenHandler(MiniBackend().keys, JwksCache())
         token, _ = rogue.issue(source_plugin_id="ping", target_plugin_id="pong")
         kid = parse_compact(token).header["kid"]
-        async with client(b.base_url) as http:
-            response = await http.get(
-                "/api/pong/ping", headers={"Authorization": f"Bearer {token}"}
-            )
+        response = await fetch(b.base_url, "/api/pong/ping", token=token)
         assert response.status_code == 401
         assert response.json()["error"]["message"] == (
             f"Invalid plugin token: key '{kid}' of plugin 'ping' is not published at "

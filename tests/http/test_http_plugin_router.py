@@ -11,6 +11,7 @@ from http_support import (
     BackendMaker,
     MiniPlugin,
     client,
+    fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
 from starlette.requests import Request
@@ -42,8 +43,7 @@ class TestMounting:
         todo = backend.add_plugin("todo")
         todo.router.use(_routes("/items"))
         todo.router.add_auth_policy(path="/", allow="unauthenticated")
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/items")
+        response = await fetch(backend.base_url, "/api/todo/items")
         assert (response.status_code, response.text) == (200, "/api/todo/items")
 
     async def test_several_routers_are_tried_in_order(self, make_backend: BackendMaker) -> None:
@@ -71,8 +71,7 @@ class TestMounting:
         todo = backend.add_plugin("todo")
         todo.router.use(_routes("/items"))
         todo.router.add_auth_policy(path="/", allow="unauthenticated")
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/missing")
+        response = await fetch(backend.base_url, "/api/todo/missing")
         assert response.status_code == 404
         assert response.json()["error"]["message"] == ("No route for GET /missing in plugin 'todo'")
 
@@ -87,8 +86,7 @@ class TestMounting:
 
         todo.router.use(app)
         todo.router.add_auth_policy(path="/", allow="unauthenticated")
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/any/thing")
+        response = await fetch(backend.base_url, "/api/todo/any/thing")
         assert response.text == "raw /api/todo/any/thing"
 
     async def test_the_jwks_is_public_and_served_before_the_gate(
@@ -97,8 +95,7 @@ class TestMounting:
         """GET /.backstage/auth/v1/jwks.json needs no credentials, even before startup."""
         backend = await make_backend()
         backend.add_plugin("todo", started=False)
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/.backstage/auth/v1/jwks.json")
+        response = await fetch(backend.base_url, "/api/todo/.backstage/auth/v1/jwks.json")
         assert response.status_code == 200
         keys = response.json()["keys"]
         assert len(keys) == 1
@@ -129,8 +126,7 @@ class TestLifecycleGate:
         backend = await make_backend(pause_timeout=timedelta(milliseconds=100))
         todo = backend.add_plugin("todo", started=False)
         todo.router.use(_routes("/items"))
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/items")
+        response = await fetch(backend.base_url, "/api/todo/items")
         assert response.status_code == 503
         assert response.json()["error"] == {
             "name": "ServiceUnavailableError",
@@ -144,8 +140,7 @@ class TestLifecycleGate:
         todo.router.use(_routes("/items"))
         todo.router.add_auth_policy(path="/", allow="unauthenticated")
         todo.gate.mark_shutting_down()
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/items")
+        response = await fetch(backend.base_url, "/api/todo/items")
         assert response.status_code == 503
         assert response.json()["error"]["message"] == "Service is shutting down"
 
@@ -156,8 +151,7 @@ class TestCredentialsBarrier:
         backend = await make_backend()
         todo = backend.add_plugin("todo")
         todo.router.use(_routes("/items"))
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/items")
+        response = await fetch(backend.base_url, "/api/todo/items")
         assert response.status_code == 401
         assert response.json()["error"] == {
             "name": "AuthenticationError",
@@ -169,10 +163,7 @@ class TestCredentialsBarrier:
         backend = await make_backend()
         todo = backend.add_plugin("todo")
         todo.router.use(_routes("/items"))
-        async with client(backend.base_url) as http:
-            response = await http.get(
-                "/api/todo/items", headers={"Authorization": "Bearer not-a-token"}
-            )
+        response = await fetch(backend.base_url, "/api/todo/items", token="not-a-token")
         assert response.status_code == 401
         assert response.json()["error"]["message"].startswith("Illegal token")
 
@@ -183,10 +174,7 @@ class TestCredentialsBarrier:
         caller = backend.add_plugin("caller")
         todo.router.use(_routes("/items"))
         token = await _service_token(caller, "todo")
-        async with client(backend.base_url) as http:
-            response = await http.get(
-                "/api/todo/items", headers={"Authorization": f"Bearer {token}"}
-            )
+        response = await fetch(backend.base_url, "/api/todo/items", token=token)
         assert response.status_code == 200
 
     @pytest.mark.parametrize(
@@ -230,8 +218,9 @@ class TestCredentialsBarrier:
         todo = backend.add_plugin("todo")
         todo.router.use(_routes("/items"))
         todo.router.add_auth_policy(path="/items", allow="user-cookie")
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/todo/items", headers={"Cookie": "backstage-auth=junk"})
+        response = await fetch(
+            backend.base_url, "/api/todo/items", headers={"Cookie": "backstage-auth=junk"}
+        )
         assert response.status_code == 401
         assert response.json()["error"]["message"].startswith("Illegal token")
 

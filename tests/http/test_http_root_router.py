@@ -8,6 +8,7 @@ import pytest
 from http_support import (
     BackendMaker,
     client,
+    fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
 from starlette.requests import Request
@@ -103,16 +104,14 @@ class TestDispatch:
         """Mount paths match case-insensitively, like Express."""
         backend = await make_backend()
         backend.root.use("/api/todo", Router([Route("/where", _where)]))
-        async with client(backend.base_url) as http:
-            response = await http.get("/API/Todo/where")
+        response = await fetch(backend.base_url, "/API/Todo/where")
         assert response.status_code == 200
         assert response.json()["root_path"] == "/API/Todo"
 
     async def test_unmounted_paths_get_a_json_404(self, make_backend: BackendMaker) -> None:
         """A path nothing is mounted at answers 404 with Backstage's error body."""
         backend = await make_backend()
-        async with client(backend.base_url) as http:
-            response = await http.get("/nothing/here?x=1")
+        response = await fetch(backend.base_url, "/nothing/here?x=1")
         assert response.status_code == 404
         assert response.json() == {
             "error": {
@@ -164,7 +163,6 @@ class TestErrorResponses:
         """A foreign exception class named 'ConflictError' maps to 409 by its name."""
         backend = await make_backend()
         backend.root.use("/api/boom", _raiser(ConflictError("taken")))
-        async with client(backend.base_url) as http:
-            response = await http.get("/api/boom/boom")
+        response = await fetch(backend.base_url, "/api/boom/boom")
         assert response.status_code == 409
         assert response.json()["error"] == {"name": "ConflictError", "message": "taken"}

@@ -13,6 +13,7 @@ from http_support import (
     LOOPBACK,
     BackendMaker,
     client,
+    fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
 from starlette.requests import Request
@@ -155,8 +156,7 @@ class TestHealth:
         )
         await server.start()
         try:
-            async with client(f"http://{LOOPBACK}:{server.port}") as http:
-                response = await http.get(LIVENESS)
+            response = await fetch(f"http://{LOOPBACK}:{server.port}", LIVENESS)
         finally:
             await server.stop()
         assert response.headers["x-probe"] == "yes"
