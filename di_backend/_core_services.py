@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from di_backend._refs import ServiceRef, create_service_ref
 from di_backend.services import (
     AuthService,
+    CacheService,
+    DatabaseService,
     DiscoveryService,
     HttpAuthService,
     HttpRouterService,
@@ -21,6 +23,7 @@ from di_backend.services import (
     RootInstanceMetadataService,
     RootLifecycleService,
     RootLoggerService,
+    SchedulerService,
 )
 
 if TYPE_CHECKING:
@@ -31,6 +34,9 @@ T = TypeVar("T")
 __all__ = ["core_services"]
 
 _HTTP = "di_backend.http._factories"
+_DATABASE = "di_backend.database._factories"
+_CACHE = "di_backend.cache._factories"
+_SCHEDULER = "di_backend.scheduler._factories"
 
 
 def _default(
@@ -111,3 +117,15 @@ class core_services:
         id="core.httpAuth", default_factory=_default("http_auth_factory", _HTTP)
     )
     """Credentials of incoming requests (plugin)."""
+    database: Final[ServiceRef[DatabaseService]] = create_service_ref(
+        id="core.database", default_factory=_default("database_factory", _DATABASE)
+    )
+    """The plugin's own SQLAlchemy ``AsyncEngine`` (plugin; in-memory SQLite by default)."""
+    cache: Final[ServiceRef[CacheService]] = create_service_ref(
+        id="core.cache", default_factory=_default("cache_factory", _CACHE)
+    )
+    """The plugin's private key-value cache (plugin; in memory by default)."""
+    scheduler: Final[ServiceRef[SchedulerService]] = create_service_ref(
+        id="core.scheduler", default_factory=_default("scheduler_factory", _SCHEDULER)
+    )
+    """Scheduled tasks, once per period across replicas (plugin)."""

@@ -11,6 +11,7 @@
 See ``docs/configuration.md`` for the rules and every error message.
 """
 
+from di_backend.config._durations import read_duration_from_config, to_timedelta
 from di_backend.config._env import ENV_PREFIX
 from di_backend.config._loader import DEFAULT_CONFIG_FILES, load_config, read_config
 from di_backend.config._observable import ObservableConfig
@@ -23,4 +24,6 @@ __all__ = [
     "read_config",
     "DEFAULT_CONFIG_FILES",
     "ENV_PREFIX",
+    "read_duration_from_config",
+    "to_timedelta",
 ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from di_backend.config._durations import parse_config_duration as _parse_duration
 from di_backend.errors import ConfigError, ConfigTypeError
 from di_backend.services import ConfigService, JsonValue
 
@@ -13,29 +13,6 @@ __all__ = ["DEFAULT_PORT", "ListenOptions", "read_duration", "read_listen_option
 
 DEFAULT_PORT = 7007
 """The port a backend listens on when ``backend.listen`` does not say."""
-
-_UNITS = {
-    "ms": 0.001,
-    "s": 1.0,
-    "sec": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "h": 3600.0,
-    "d": 86400.0,
-}
-_HUMAN_KEYS = {
-    "milliseconds": 0.001,
-    "seconds": 1.0,
-    "minutes": 60.0,
-    "hours": 3600.0,
-    "days": 86400.0,
-}
-_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)\s*$")
-_ISO = re.compile(
-    r"^P(?:(?P<days>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,38 +27,6 @@ class ListenOptions:
 
     host: str
     port: int
-
-
-def _parse_duration(value: JsonValue, key: str) -> float:
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int | float):
-        return float(value) / 1000.0
-    elif isinstance(value, str):
-        short = _SHORT.match(value)
-        if short:
-            return float(short.group(1)) * _UNITS[short.group(2)]
-        iso = _ISO.match(value.strip())
-        if iso and any(iso.groupdict().values()):
-            parts = {k: float(v) for k, v in iso.groupdict().items() if v is not None}
-            return sum(amount * _HUMAN_KEYS[unit] for unit, amount in parts.items())
-    elif isinstance(value, dict) and value:
-        total = 0.0
-        for unit, amount in value.items():
-            if (
-                unit not in _HUMAN_KEYS
-                or isinstance(amount, bool)
-                or not isinstance(amount, int | float)
-            ):
-                break
-            total += float(amount) * _HUMAN_KEYS[unit]
-        else:
-            return total
-    msg = (
-        f"Invalid duration at '{key}', got {value!r}; expected milliseconds as a number, "
-        "a string like '5s' or 'PT5S', or an object like {seconds: 5}"
-    )
-    raise ConfigTypeError(msg)
 
 
 def read_duration(config: ConfigService, key: str, default: timedelta) -> timedelta:

@@ -1,5 +1,6 @@
 """The core service interfaces (``typing.Protocol`` classes) that plugins program against."""
 
+from di_backend.services._cache import CacheService
 from di_backend.services._config import ConfigService, JsonValue, RootConfigService
 from di_backend.services._credentials import (
     AuthPolicyAllow,
@@ -12,6 +13,8 @@ from di_backend.services._credentials import (
     PrincipalType,
     ServiceAccessRestrictions,
 )
+from di_backend.services._database import DatabaseMigrations, DatabaseService
+from di_backend.services._durations import DurationLike, HumanDuration
 from di_backend.services._http import (
     AuthService,
     DiscoveryService,
@@ -34,6 +37,18 @@ from di_backend.services._metadata import (
     InstalledPlugin,
     PluginMetadataService,
     RootInstanceMetadataService,
+)
+from di_backend.services._scheduler import (
+    AbortSignal,
+    CronFrequency,
+    Frequency,
+    ManualFrequency,
+    SchedulerService,
+    TaskDescriptor,
+    TaskFunction,
+    TaskRunner,
+    TaskScheduleDefinition,
+    TaskScope,
 )
 
 __all__ = [
@@ -68,4 +83,20 @@ __all__ = [
     "RootLifecycleController",
     "RootLifecycleService",
     "RootLoggerService",
+    # data services
+    "AbortSignal",
+    "CacheService",
+    "CronFrequency",
+    "DatabaseMigrations",
+    "DatabaseService",
+    "DurationLike",
+    "Frequency",
+    "HumanDuration",
+    "ManualFrequency",
+    "SchedulerService",
+    "TaskDescriptor",
+    "TaskFunction",
+    "TaskRunner",
+    "TaskScheduleDefinition",
+    "TaskScope",
 ]

@@ -25,10 +25,12 @@ from di_backend.testing._mock_credentials import (
     InvalidUserEntityRefError,
     mock_credentials,
 )
+from di_backend.testing._mock_data import MockDatabase, MockSchedulerService
 from di_backend.testing._mock_http import MockDiscovery
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import LogEntry, LogLevel, MockLogger, MockLogLevel
 from di_backend.testing._mock_services import mock_services
+from di_backend.testing._servers import ServerInfo, find_postgres, find_redis, free_port
 from di_backend.testing._starters import AsyncTestBackends, SyncTestBackends
 from di_backend.testing._test_backend import (
     EXTENSION_POINT_MODULE_ID,
@@ -36,6 +38,7 @@ from di_backend.testing._test_backend import (
     ExtensionPoints,
     start_test_backend,
 )
+from di_backend.testing._test_databases import TestCaches, TestDatabases, require_server
 from di_backend.testing._test_server import http_client, server_url, sync_http_client
 
 __all__ = [
@@ -49,6 +52,16 @@ __all__ = [
     "EXTENSION_POINT_MODULE_ID",
     "AsyncTestBackends",
     "SyncTestBackends",
+    # data services
+    "MockDatabase",
+    "MockSchedulerService",
+    "ServerInfo",
+    "TestCaches",
+    "TestDatabases",
+    "find_postgres",
+    "find_redis",
+    "free_port",
+    "require_server",
     # mocks
     "mock_services",
     "MockServiceEntry",

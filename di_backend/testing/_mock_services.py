@@ -13,7 +13,9 @@ from di_backend.config import ObservableConfig
 from di_backend.defaults import logger_factory
 from di_backend.services import (
     AuthService,
+    CacheService,
     ConfigService,
+    DatabaseService,
     DiscoveryService,
     HttpAuthService,
     HttpRouterService,
@@ -30,8 +32,9 @@ from di_backend.services import (
     RootLifecycleController,
     RootLifecycleService,
     RootLoggerService,
+    SchedulerService,
 )
-from di_backend.testing import _mock_http
+from di_backend.testing import _mock_data, _mock_http
 from di_backend.testing._fakes import MockLifecycle, MockRootInstanceMetadata, MockRootLifecycle
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import MockLogger, MockLogLevel
@@ -280,6 +283,41 @@ class mock_services:
     ``default_credentials`` defaults to ``mock_credentials.user()``, as in
     Backstage; send ``mock_credentials.none.header()`` (or pass
     ``default_credentials=mock_credentials.none()``) for anonymous requests.
+    """
+
+    # -- data services ------------------------------------------------------------------
+
+    database: Final = MockServiceEntry(
+        core_services.database,
+        DatabaseService,
+        _mock_data.database,
+        _mock_data.database_factory,
+    )
+    """A :class:`MockDatabase` over ``engine`` (default: its own in-memory SQLite engine).
+
+    ``.factory()`` is the real database factory (in-memory SQLite per plugin,
+    or what ``backend.database`` says); ``.factory(engine=...)`` gives every
+    plugin that engine, e.g. a fresh PostgreSQL database from ``TestDatabases``.
+    """
+
+    cache: Final = MockServiceEntry(
+        core_services.cache, CacheService, _mock_data.cache, _mock_data.cache_factory
+    )
+    """A cache on its own memory store; ``.factory()`` is the real cache factory."""
+
+    scheduler: Final = MockServiceEntry(
+        core_services.scheduler,
+        SchedulerService,
+        _mock_data.scheduler,
+        _mock_data.scheduler_factory,
+    )
+    """A :class:`MockSchedulerService`: tasks run when triggered.
+
+    ``.factory()`` makes one per plugin that runs every scheduled task once at
+    the plugin's startup, except manual ones and ones with an initial delay
+    (``include_manual_tasks_on_startup=True``,
+    ``include_initial_delayed_tasks_on_startup=True`` add them;
+    ``skip_task_run_on_startup=True`` runs none).
     """
 
 

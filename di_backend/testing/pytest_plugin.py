@@ -11,6 +11,10 @@ Fixtures:
   also when the test failed. Works for tests run by pytest-asyncio (any mode,
   any loop scope) and by anyio's plugin (``@pytest.mark.anyio``), also when
   both plugins are active.
+* ``test_databases``: a :class:`~di_backend.testing.TestDatabases`; every
+  database it made is dropped at teardown. PostgreSQL tests skip without a
+  server, and fail instead when ``CI`` is set.
+* ``test_caches``: a :class:`~di_backend.testing.TestCaches` (a Redis namespace per test).
 * ``sync_test_backend``: a :class:`~di_backend.testing.SyncTestBackends` for
   plain tests; ``backend = sync_test_backend(features=[...])`` runs the
   backend on a background event loop and stops it at teardown.
@@ -31,8 +35,16 @@ import pytest
 from di_backend.errors import describe_error
 from di_backend.testing import _live
 from di_backend.testing._starters import AsyncTestBackends, SyncTestBackends
+from di_backend.testing._test_databases import TestCaches, TestDatabases
 
-__all__ = ["pytest_sessionfinish", "pytest_sessionstart", "sync_test_backend", "test_backend"]
+__all__ = [
+    "pytest_sessionfinish",
+    "pytest_sessionstart",
+    "sync_test_backend",
+    "test_backend",
+    "test_caches",
+    "test_databases",
+]
 
 StopAll = Callable[[], Coroutine[object, object, None]]
 Runner = Callable[[StopAll], None]
@@ -125,3 +137,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             reporter.write_line(line, red=True)
         else:
             print(line, file=sys.stderr)
+
+
+@pytest.fixture
+def test_databases() -> Iterator[TestDatabases]:
+    """Fresh PostgreSQL and SQLite databases for a test, dropped at teardown."""
+    databases = TestDatabases()
+    try:
+        yield databases
+    finally:
+        databases.drop_all()
+
+
+@pytest.fixture
+def test_caches() -> TestCaches:
+    """Cache configs for a test: memory, and Redis under a namespace of its own."""
+    return TestCaches()

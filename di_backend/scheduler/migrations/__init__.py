@@ -1,0 +1,1 @@
+"""The scheduler's Alembic history (``backstage_backend_tasks__alembic_version``)."""
