@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import UTC, datetime
 
+from di_backend.http._db_keys import DatabaseKeyPublisher
 from di_backend.http._errors import AuthenticationError, NotAllowedError
 from di_backend.http._external_access import ExternalTokenHandler
-from di_backend.http._jws import JwsFormatError, parse_compact
+from di_backend.http._jws import JwsFormatError, parse_compact, public_jwk
 from di_backend.http._keys import KeyStore
 from di_backend.http._plugin_tokens import PluginTokenHandler
 from di_backend.services._credentials import (
@@ -47,6 +48,7 @@ class DefaultAuthService:
         external_tokens: ExternalTokenHandler,
         discovery: DiscoveryService,
         disable_default_auth_policy: bool = False,
+        key_publisher: DatabaseKeyPublisher | None = None,
     ) -> None:
         """Create the auth service of ``plugin_id`` over the backend's shared key material."""
         self._plugin_id = plugin_id
@@ -55,6 +57,7 @@ class DefaultAuthService:
         self._external_tokens = external_tokens
         self._discovery = discovery
         self._disable_default_auth_policy = disable_default_auth_policy
+        self._key_publisher = key_publisher
         # Verified plugin tokens by their exact text (a hit cannot be forged: the key
         # is the whole signed string); only successes, re-checked for expiry on a hit.
         self._verified: OrderedDict[str, BackstageCredentials[BackstagePrincipal]] = OrderedDict()
@@ -161,8 +164,24 @@ class DefaultAuthService:
         token, _ = self._plugin_tokens.issue(
             source_plugin_id=self._plugin_id, target_plugin_id=target_plugin_id
         )
+        if self._key_publisher is not None:
+            key = self._keys.signing_key()
+            await self._key_publisher.publish(
+                key.kid,
+                public_jwk(key.kid, key.public_key),
+                self._keys.published_until(key).timestamp(),
+            )
         return PluginRequestToken(token=token)
 
     async def list_public_service_keys(self) -> dict[str, list[dict[str, str]]]:
-        """Return this backend's JWKS."""
-        return self._keys.public_keys()
+        """Return the plugin's JWKS.
+
+        It lists this process's keys and, with the database key store, the keys
+        every other process published for the plugin.
+        """
+        own = self._keys.public_keys()
+        if self._key_publisher is None:
+            return own
+        kids = {key["kid"] for key in own["keys"]}
+        shared = [key for key in await self._key_publisher.list() if key.get("kid") not in kids]
+        return {"keys": [*own["keys"], *shared]}

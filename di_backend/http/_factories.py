@@ -12,6 +12,7 @@ from di_backend._inject import inject
 from di_backend.http._auth import DefaultAuthService
 from di_backend.http._auth_policies import CredentialsBarrier
 from di_backend.http._config_reading import read_duration, read_listen_options
+from di_backend.http._db_keys import DatabaseKeyPublisher, read_key_store_type, uses_process_memory
 from di_backend.http._discovery import HostDiscovery
 from di_backend.http._external_access import ExternalTokenHandler
 from di_backend.http._health import DefaultRootHealthService, read_health_headers
@@ -31,6 +32,7 @@ from di_backend.services import (
     RootLifecycleService,
     RootLoggerService,
 )
+from di_backend.services._database import DatabaseService
 from di_backend.services._http import (
     AuthService,
     DiscoveryService,
@@ -134,12 +136,14 @@ class AuthContext:
         plugin_tokens: issues and verifies plugin tokens.
         external_tokens: the static external access tokens.
         disable_default_auth_policy: ``backend.auth.dangerouslyDisableDefaultAuthPolicy``.
+        key_store_type: ``backend.auth.pluginKeyStore.type``.
     """
 
     keys: KeyStore
     plugin_tokens: PluginTokenHandler
     external_tokens: ExternalTokenHandler
     disable_default_auth_policy: bool
+    key_store_type: str = "database"
 
 
 def _auth_context(
@@ -154,6 +158,7 @@ def _auth_context(
         plugin_tokens=PluginTokenHandler(keys, jwks),
         external_tokens=ExternalTokenHandler.from_config(config),
         disable_default_auth_policy=bool(config.get_optional_boolean(_DISABLE_POLICY)),
+        key_store_type=read_key_store_type(config),
     )
 
 
@@ -161,7 +166,11 @@ def _auth(
     context: AuthContext,
     metadata: PluginMetadataService = inject(core_services.plugin_metadata),
     discovery: DiscoveryService = inject(core_services.discovery),
+    database: DatabaseService = inject(core_services.database),
 ) -> AuthService:
+    publisher = None
+    if context.key_store_type == "database" and not uses_process_memory(database):
+        publisher = DatabaseKeyPublisher(database)
     return DefaultAuthService(
         metadata.get_id(),
         keys=context.keys,
@@ -169,11 +178,16 @@ def _auth(
         external_tokens=context.external_tokens,
         discovery=discovery,
         disable_default_auth_policy=context.disable_default_auth_policy,
+        key_publisher=publisher,
     )
 
 
 auth_factory = create_service_factory(core_services.auth, _auth, create_root_context=_auth_context)
-"""Plugin service tokens signed with a per-backend Ed25519 key, plus static external tokens."""
+"""Plugin service tokens signed with a per-process Ed25519 key, plus static external tokens.
+
+With ``backend.auth.pluginKeyStore.type: database`` (the default) the public keys
+go into each plugin's database, so replicas verify each other's tokens.
+"""
 
 
 def _http_auth(auth: AuthService = inject(core_services.auth)) -> HttpAuthService:

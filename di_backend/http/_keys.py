@@ -88,6 +88,10 @@ class KeyStore:
                 return key.public_key
         return None
 
+    def published_until(self, key: SigningKey) -> datetime:
+        """Until when ``key``'s public key must stay published (its tokens may be valid)."""
+        return key.created_at + self._key_duration + self._token_ttl
+
     def public_keys(self) -> dict[str, list[dict[str, str]]]:
         """Return the JWKS: ``{"keys": [...]}`` with every key that may still verify."""
         self.signing_key()
