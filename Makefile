@@ -40,3 +40,4 @@ bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/test_backend.py
 	$(BIN)/python bench/http_serving.py
+	$(BIN)/python bench/data_services.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import time
@@ -15,6 +16,10 @@ from di_backend.services import CacheService, DurationLike, JsonValue
 __all__ = ["CacheClient", "normalize_key"]
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4096)
 def normalize_key(key: str) -> str:
     """Backstage's key form: base64 of the key, or of its sha256 when that is 200 chars or more."""
     encoded = base64.b64encode(key.encode()).decode()
@@ -83,7 +88,7 @@ class CacheClient(CacheService):
         if ttl_ms is not None:
             stored["expires"] = int(time.time() * 1000) + ttl_ms
         try:
-            payload = json.dumps(stored, allow_nan=False, separators=(",", ":"))
+            payload = _ENCODER.encode(stored)
         except (TypeError, ValueError) as error:
             msg = f"cache.set({key!r}) needs a JSON value, got {value!r}: {error}"
             raise TypeError(msg) from error

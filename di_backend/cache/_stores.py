@@ -8,7 +8,6 @@ past its timeout: an error reads as a miss and is logged at most once per
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -127,9 +126,8 @@ class RedisStore:
     async def get(self, key: str) -> str | None:
         """The string at ``key``; ``None`` on a miss, an error or a timeout."""
         try:
-            async with asyncio.timeout(self._timeout * 2):
-                value = await self._client.get(key)
-        except (OSError, TimeoutError, Exception) as error:
+            value = await self._client.get(key)
+        except Exception as error:
             self._failed("get", error)
             return None
         return value if isinstance(value, str) else None
@@ -137,16 +135,14 @@ class RedisStore:
     async def set(self, key: str, value: str, ttl_ms: int | None) -> None:
         """``SET key value [PX ttl]``; errors are logged."""
         try:
-            async with asyncio.timeout(self._timeout * 2):
-                await self._client.set(key, value, px=ttl_ms)
+            await self._client.set(key, value, px=ttl_ms)
         except Exception as error:
             self._failed("set", error)
 
     async def delete(self, key: str) -> None:
         """``DEL key``; errors are logged."""
         try:
-            async with asyncio.timeout(self._timeout * 2):
-                await self._client.delete(key)
+            await self._client.delete(key)
         except Exception as error:
             self._failed("delete", error)
 
