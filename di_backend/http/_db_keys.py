@@ -32,8 +32,7 @@ def read_key_store_type(config: RootConfigService) -> str:
     """``backend.auth.pluginKeyStore.type`` (default ``database``).
 
     Raises:
-        ConfigError: Backstage's ``Unsupported config value ...`` for an unknown
-            value; ``static`` is known but not supported yet (the message says so).
+        ConfigError: Backstage's ``Unsupported config value ...`` for another value.
     """
     from di_backend.errors import ConfigError
 
@@ -41,13 +40,6 @@ def read_key_store_type(config: RootConfigService) -> str:
     if value not in KEY_STORE_TYPES:
         msg = f"Unsupported config value {_KEY} '{value}'; expected one of " + ", ".join(
             f"'{name}'" for name in KEY_STORE_TYPES
-        )
-        raise ConfigError(msg)
-    if value == "static":
-        msg = (
-            f"{_KEY} 'static' (keys from PEM files) is not supported yet: di_backend signs "
-            "service tokens with Ed25519 keys made by each process, and reads no key files; "
-            "use 'database' (the default), which lets replicas verify each other's tokens"
         )
         raise ConfigError(msg)
     return value

@@ -24,6 +24,7 @@ from di_backend.http._plugin_router import DefaultHttpRouter
 from di_backend.http._plugin_tokens import PluginTokenHandler
 from di_backend.http._root_router import DefaultRootHttpRouter
 from di_backend.http._server import HttpServer
+from di_backend.http._static_keys import read_static_key_store
 from di_backend.services import (
     LifecycleService,
     LoggerService,
@@ -150,7 +151,8 @@ def _auth_context(
     config: RootConfigService = inject(core_services.root_config),
     lifecycle: RootLifecycleService = inject(core_services.root_lifecycle),
 ) -> AuthContext:
-    keys = KeyStore()
+    key_store_type = read_key_store_type(config)
+    keys = read_static_key_store(config) if key_store_type == "static" else KeyStore()
     jwks = JwksCache()
     lifecycle.add_shutdown_hook(jwks.aclose)
     return AuthContext(
@@ -158,7 +160,7 @@ def _auth_context(
         plugin_tokens=PluginTokenHandler(keys, jwks),
         external_tokens=ExternalTokenHandler.from_config(config),
         disable_default_auth_policy=bool(config.get_optional_boolean(_DISABLE_POLICY)),
-        key_store_type=read_key_store_type(config),
+        key_store_type=key_store_type,
     )
 
 
