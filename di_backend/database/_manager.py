@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from di_backend._once import AsyncOnce
 from di_backend.database._settings import PluginDatabaseSettings, read_plugin_database_settings
 from di_backend.errors import DiBackendError, describe_error
 from di_backend.services import ConfigService, LoggerService
@@ -36,7 +37,7 @@ class PluginDatabase:
     def __init__(self, manager: DatabaseManager, settings: PluginDatabaseSettings) -> None:
         self._manager = manager
         self.settings = settings
-        self._engine: asyncio.Task[AsyncEngine] | None = None
+        self._engine = AsyncOnce(lambda: manager.connect(settings))
 
     def __repr__(self) -> str:
         return f"<PluginDatabase {self.settings.plugin_id} at {self.settings.where}>"
@@ -48,9 +49,7 @@ class PluginDatabase:
 
     async def get_client(self) -> AsyncEngine:
         """Return the plugin's engine, creating it (and its database) on the first call."""
-        if self._engine is None or (self._engine.done() and self._engine.exception()):
-            self._engine = asyncio.ensure_future(self._manager.connect(self.settings))
-        return await asyncio.shield(self._engine)
+        return await self._engine.get()
 
 
 class DatabaseManager:

@@ -8,11 +8,11 @@ unexpired row, so a JWKS request answered by any replica has the key.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import TYPE_CHECKING
 
+from di_backend._once import AsyncOnce
 from di_backend.services import DatabaseService, RootConfigService
 
 if TYPE_CHECKING:
@@ -61,13 +61,11 @@ class DatabaseKeyPublisher:
 
     def __init__(self, database: DatabaseService) -> None:
         self._database = database
-        self._engine: asyncio.Task[AsyncEngine] | None = None
+        self._engine = AsyncOnce(self._open)
         self._published: set[str] = set()
 
     async def _ready(self) -> AsyncEngine:
-        if self._engine is None or (self._engine.done() and self._engine.exception() is not None):
-            self._engine = asyncio.ensure_future(self._open())
-        return await asyncio.shield(self._engine)
+        return await self._engine.get()
 
     async def _open(self) -> AsyncEngine:
         from di_backend.database._migrations import run_migrations

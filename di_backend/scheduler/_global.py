@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from di_backend.errors import describe_error
-from di_backend.scheduler._run import SHUTDOWN, TaskBody, run_body
+from di_backend.scheduler._run import SHUTDOWN, TaskBody, iso_time, run_body
 from di_backend.scheduler._schedule import TaskSettings
 from di_backend.scheduler._signal import AbortController, TaskAbortedError
 from di_backend.scheduler._store import TaskRow, TaskStore, error_json
@@ -21,12 +21,6 @@ __all__ = ["GlobalTaskWorker", "row_state"]
 
 _IDLE_POLL = 1.0  # seconds between polls of a task that is not due soon (or manual)
 _MIN_POLL = 0.05
-
-
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def row_state(row: TaskRow | None) -> dict[str, JsonValue] | None:
@@ -40,15 +34,15 @@ def row_state(row: TaskRow | None) -> dict[str, JsonValue] | None:
     if row.current_run_ticket is not None:
         return {
             "status": "running",
-            "startedAt": _iso(row.current_run_started_at),
-            "timesOutAt": _iso(row.current_run_expires_at),
-            "lastRunEndedAt": _iso(row.last_run_ended_at),
+            "startedAt": iso_time(row.current_run_started_at),
+            "timesOutAt": iso_time(row.current_run_expires_at),
+            "lastRunEndedAt": iso_time(row.last_run_ended_at),
             "lastRunError": error,
         }
     return {
         "status": "idle",
-        "startsAt": _iso(row.next_run_start_at),
-        "lastRunEndedAt": _iso(row.last_run_ended_at),
+        "startsAt": iso_time(row.next_run_start_at),
+        "lastRunEndedAt": iso_time(row.last_run_ended_at),
         "lastRunError": error,
     }
 

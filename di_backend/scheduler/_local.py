@@ -9,18 +9,12 @@ import time
 from datetime import UTC, datetime
 
 from di_backend.http._errors import ResourceConflictError
-from di_backend.scheduler._run import CANCELLED, TaskBody, run_body
+from di_backend.scheduler._run import CANCELLED, TaskBody, iso_time, run_body
 from di_backend.scheduler._schedule import TaskSettings
 from di_backend.scheduler._signal import AbortController, TaskAbortedError
 from di_backend.services import AbortSignal, JsonValue, LoggerService
 
 __all__ = ["LocalTaskWorker"]
-
-
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 class LocalTaskWorker:
@@ -86,15 +80,15 @@ class LocalTaskWorker:
             assert self._started_at is not None
             return {
                 "status": "running",
-                "startedAt": _iso(self._started_at),
-                "timesOutAt": _iso(self._started_at + self.settings.timeout.total_seconds()),
-                "lastRunEndedAt": _iso(self._last_ended_at),
+                "startedAt": iso_time(self._started_at),
+                "timesOutAt": iso_time(self._started_at + self.settings.timeout.total_seconds()),
+                "lastRunEndedAt": iso_time(self._last_ended_at),
                 "lastRunError": error,
             }
         return {
             "status": "idle",
-            "startsAt": _iso(self._starts_at),
-            "lastRunEndedAt": _iso(self._last_ended_at),
+            "startsAt": iso_time(self._starts_at),
+            "lastRunEndedAt": iso_time(self._last_ended_at),
             "lastRunError": error,
         }
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from di_backend.errors import describe_error
@@ -14,11 +14,18 @@ from di_backend.scheduler._signal import AbortController, Signal, TaskAbortedErr
 from di_backend.scheduler._store import error_json
 from di_backend.services import AbortSignal, LoggerService, TaskFunction
 
-__all__ = ["TaskBody", "run_body"]
+__all__ = ["TaskBody", "iso_time", "run_body"]
 
 TIMED_OUT = "Task timed out"
 CANCELLED = "Task was cancelled"
 SHUTDOWN = "Task was aborted by shutdown"
+
+
+def iso_time(epoch: float | None) -> str | None:
+    """An epoch time as Backstage's ISO form (``2026-12-02T10:15:07.5Z``), or ``None``."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 class TaskBody:

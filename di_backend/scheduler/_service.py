@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from di_backend._once import AsyncOnce
 from di_backend.database._migrations import run_migrations
 from di_backend.errors import ConflictError, describe_error
 from di_backend.http._errors import NotFoundError, ResourceConflictError
@@ -87,7 +88,7 @@ class PluginScheduler(SchedulerService):
         self._check_interval = check_interval
         self._globals: dict[str, GlobalTaskWorker] = {}
         self._locals: dict[str, LocalTaskWorker] = {}
-        self._store_task: asyncio.Task[TaskStore] | None = None
+        self._store = AsyncOnce(self._open)
         self._janitor: asyncio.Task[None] | None = None
         self._stopped = False
 
@@ -96,11 +97,7 @@ class PluginScheduler(SchedulerService):
 
     async def store(self) -> TaskStore:
         """The task table (the engine is created and migrated on first use)."""
-        if self._store_task is None or (
-            self._store_task.done() and self._store_task.exception() is not None
-        ):
-            self._store_task = asyncio.ensure_future(self._open())
-        return await asyncio.shield(self._store_task)
+        return await self._store.get()
 
     async def _open(self) -> TaskStore:
         engine = await self._database.get_client()
