@@ -61,3 +61,38 @@ async def test_replicas_migrating_at_once_on_postgres_all_succeed(
         assert tables == 1
     finally:
         await asyncio.gather(*(engine.dispose() for engine in engines))
+
+
+async def test_a_killed_holder_of_the_migration_lock_leaves_nothing_stuck(
+    test_databases: TestDatabases,
+) -> None:
+    """A migration waits while another session holds the lock, and runs once that session dies."""
+    import psycopg
+
+    from di_backend.database._migrations import _lock_key
+
+    url = test_databases.new_database_url()
+    plain_url = url.replace("postgresql+psycopg://", "postgresql://")
+    holder = await psycopg.AsyncConnection.connect(plain_url)
+    engine = create_async_engine(url)
+    try:
+        cursor = await holder.execute("SELECT pg_backend_pid()")
+        row = await cursor.fetchone()
+        assert row is not None
+        pid = int(row[0])
+        await holder.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (_lock_key("public", "alembic_version"),)
+        )
+        migrating = asyncio.ensure_future(run_migrations(engine, MIGRATIONS))
+        await asyncio.sleep(0.5)
+        assert not migrating.done()  # serialized behind the holder
+        async with await psycopg.AsyncConnection.connect(plain_url, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))  # as if it was killed
+        async with asyncio.timeout(10):
+            await migrating
+        async with engine.connect() as connection:
+            head = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+        assert head == [("0002_done",)]
+    finally:
+        await holder.close()
+        await engine.dispose()

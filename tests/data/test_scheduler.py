@@ -380,3 +380,26 @@ def test_initial_delay_and_runner_use_the_same_checks() -> None:
         scheduler.create_scheduled_task_runner(
             TaskScheduleDefinition(frequency={"minutes": 1}, timeout=timedelta(seconds=-1))
         )
+
+
+@pytest.mark.parametrize("scope", ["local", "global"])
+async def test_initial_delay_holds_the_first_run_back(scope: str) -> None:
+    """With ``initial_delay`` of 0.4 s nothing runs before then, and the task runs after."""
+    scheduler, _ = _scheduler()
+    started = asyncio.get_running_loop().time()
+    runs: list[float] = []
+
+    async def fn() -> None:
+        runs.append(asyncio.get_running_loop().time() - started)
+
+    await scheduler.schedule_task(
+        id="later",
+        fn=fn,
+        frequency={"minutes": 10},
+        timeout={"seconds": 5},
+        initial_delay={"milliseconds": 400},
+        scope=scope,  # type: ignore[arg-type]
+    )
+    await _until(lambda: len(runs) == 1)
+    await scheduler.stop()
+    assert runs[0] >= 0.39
