@@ -73,7 +73,8 @@ class JwksCache:
 
     async def _fetch(self, url: str) -> dict[str, Ed25519PublicKey]:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            # Never through a proxy from the environment: whoever runs it could serve keys.
+            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         try:
             response = await self._client.get(url)
             response.raise_for_status()
