@@ -60,10 +60,16 @@ def b64url_decode(text: str) -> bytes:
         raise JwsFormatError(msg) from error
 
 
+def _no_constant(name: str) -> object:
+    """JSON's non-standard ``NaN`` and ``Infinity`` are not allowed in a token."""
+    msg = f"{name} is not a JSON number"
+    raise ValueError(msg)
+
+
 def _json_segment(text: str, what: str) -> dict[str, object]:
     try:
-        value: object = json.loads(b64url_decode(text))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        value: object = json.loads(b64url_decode(text), parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         msg = f"the {what} is not JSON"
         raise JwsFormatError(msg) from error
     obj = json_object(value)

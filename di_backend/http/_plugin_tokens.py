@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,9 @@ class VerifiedPluginToken:
 
     subject: str
     expires_at: datetime
+
+
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can hold
 
 
 def _fail(reason: str) -> AuthenticationError:
@@ -128,6 +132,8 @@ class PluginTokenHandler:
             )
         if isinstance(exp, bool) or not isinstance(exp, int | float):
             raise _fail(f"the token from plugin '{source}' has no expiry ('exp')")
+        if not math.isfinite(exp) or not 0 <= exp <= _MAX_EPOCH:
+            raise _fail(f"the token from plugin '{source}' has an invalid expiry ('exp')")
         expires_at = datetime.fromtimestamp(exp, UTC)
         if self._clock() >= expires_at + self._leeway:
             raise _fail(f"the token from plugin '{source}' expired at {expires_at.isoformat()}")

@@ -137,6 +137,27 @@ class TestServiceTokens:
                 f"{header}.{forged_claims}.{signature}"
             )
 
+    @pytest.mark.parametrize(
+        ("exp", "reason"),
+        [
+            ("Infinity", "Illegal token"),
+            ("NaN", "Illegal token"),
+            ("1e400", "has an invalid expiry"),
+            ("99999999999999999999", "has an invalid expiry"),
+            ("-1", "has an invalid expiry"),
+        ],
+    )
+    async def test_malformed_expiries_are_a_401_not_a_500(
+        self, make_backend: BackendMaker, exp: str, reason: str
+    ) -> None:
+        """An ``exp`` of Infinity, NaN, a huge or a negative number is refused as a bad token."""
+        backend = await make_backend()
+        token = await _token(backend.add_plugin("ping"), "pong")
+        header, _, signature = token.split(".")
+        claims = b64url_encode(f'{{"sub":"plugin:ping","aud":"pong","exp":{exp}}}'.encode())
+        with pytest.raises(AuthenticationError, match=reason):
+            await backend.add_plugin("pong").auth.authenticate(f"{header}.{claims}.{signature}")
+
     async def test_expired_tokens_are_refused(self, make_backend: BackendMaker) -> None:
         """A token past its expiry (plus leeway) is refused with the expiry time."""
         backend = await make_backend()
