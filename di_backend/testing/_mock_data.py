@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend._inject import inject
+from di_backend._once import AsyncOnce
 from di_backend.services import (
     AbortSignal,
     CacheService,
@@ -51,7 +52,7 @@ class MockDatabase(DatabaseService):
     """A database service over a given engine (or a fresh in-memory SQLite one)."""
 
     def __init__(self, engine: AsyncEngine | None = None, *, skip_migrations: bool = False) -> None:
-        self._engine = engine
+        self._engine = AsyncOnce(lambda: self._create(engine))
         self._skip = skip_migrations
 
     @property
@@ -60,14 +61,22 @@ class MockDatabase(DatabaseService):
         return _Migrations(skip=self._skip)
 
     async def get_client(self) -> AsyncEngine:
-        """The given engine, or one in-memory SQLite engine made on the first call."""
-        if self._engine is None:
-            from sqlalchemy.ext.asyncio import create_async_engine
+        """The given engine, or one in-memory SQLite engine made on the first call.
 
-            self._engine = create_async_engine("sqlite+aiosqlite:///:memory:")
-            async with self._engine.connect():  # its one connection, before anyone shares it
-                pass
-        return self._engine
+        An engine made here is the caller's to dispose (``await engine.dispose()``).
+        """
+        return await self._engine.get()
+
+    @staticmethod
+    async def _create(engine: AsyncEngine | None) -> AsyncEngine:
+        if engine is not None:
+            return engine
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        made = create_async_engine("sqlite+aiosqlite:///:memory:")
+        async with made.connect():  # its one connection, before anyone shares it
+            pass
+        return made
 
 
 def database(engine: AsyncEngine | None = None, *, skip_migrations: bool = False) -> MockDatabase:
