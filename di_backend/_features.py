@@ -32,6 +32,8 @@ InitFunction = Callable[[], Awaitable[None] | None]
 a parameter without one, and compares each default (``inject(ref)``) with its annotation.
 """
 
+InitT = TypeVar("InitT", bound=InitFunction)
+
 
 class BackendFeature:
     """Base class of everything ``Backend.add`` accepts.
@@ -95,8 +97,10 @@ class _RegistrationPoints:
             return f"init of plugin '{self._plugin_id}'"
         return f"init of module '{self._module_id}' for plugin '{self._plugin_id}'"
 
-    def register_init(self, init: InitFunction) -> None:
+    def register_init(self, init: InitT) -> InitT:
         """Register the init function; call exactly once, after extension points.
+
+        Returns ``init``, so it also works as a decorator (``@env.register_init``).
 
         Raises:
             RegistrationError: called twice.
@@ -106,6 +110,7 @@ class _RegistrationPoints:
             msg = "register_init must only be called once"
             raise RegistrationError(msg)
         self._init = read_dependencies(init, what=self._describe())
+        return init
 
 
 class PluginRegistrationPoints(_RegistrationPoints):
@@ -113,8 +118,10 @@ class PluginRegistrationPoints(_RegistrationPoints):
 
     __slots__ = ()
 
-    def register_init(self, init: InitFunction) -> None:
+    def register_init(self, init: InitT) -> InitT:
         """Register the plugin's init; it may depend on services, not on extension points.
+
+        Returns ``init``, so it also works as a decorator (``@env.register_init``).
 
         Raises:
             RegistrationError: called twice, or the init depends on an extension point.
@@ -128,6 +135,7 @@ class PluginRegistrationPoints(_RegistrationPoints):
                     f"Rejected dependency on extension point {dep.ref.id} from outside of a module"
                 )
                 raise RegistrationError(msg)
+        return init
 
 
 class ModuleRegistrationPoints(_RegistrationPoints):

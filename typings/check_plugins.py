@@ -176,8 +176,8 @@ def register_bad_init(env: ModuleRegistrationPoints) -> None:
     def returns(ext: TodoExtension = inject(todo_ext)) -> int:
         return 1
 
-    env.register_init(missing)  # type: ignore[arg-type]
-    env.register_init(returns)  # type: ignore[arg-type]
+    env.register_init(missing)  # type: ignore[type-var]
+    env.register_init(returns)  # type: ignore[type-var]
 
 
 # ``register`` receives the registration points of its own kind.
