@@ -36,6 +36,7 @@ from di_backend.testing._test_backend import (
     EXTENSION_POINT_MODULE_ID,
     ExtensionPointImpl,
     ExtensionPoints,
+    StartingTestBackend,
     start_test_backend,
 )
 from di_backend.testing._test_databases import TestCaches, TestDatabases, require_server
@@ -44,6 +45,7 @@ from di_backend.testing._test_server import http_client, server_url, sync_http_c
 __all__ = [
     # test backends
     "start_test_backend",
+    "StartingTestBackend",
     "server_url",
     "http_client",
     "sync_http_client",

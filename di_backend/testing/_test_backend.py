@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Generator, Iterable
+from types import TracebackType
 from typing import Any, Final, TypeAlias, TypeVar, cast
 
 from di_backend._backend import Backend, create_specialized_backend
@@ -25,7 +26,7 @@ from di_backend.testing._mock_http import serving_root_http_router_factory
 from di_backend.testing._mock_services import default_mock_factories
 from di_backend.testing._test_server import TestBackendImpl
 
-__all__ = ["ExtensionPointImpl", "ExtensionPoints", "start_test_backend"]
+__all__ = ["ExtensionPointImpl", "ExtensionPoints", "StartingTestBackend", "start_test_backend"]
 
 T = TypeVar("T")
 
@@ -164,20 +165,21 @@ def _test_backend_defaults() -> tuple[ServiceFactory[object], ...]:
     )
 
 
-async def start_test_backend(
+def start_test_backend(
     *,
     features: Iterable[BackendFeature | str] = (),
     extension_points: ExtensionPoints[T] = (),
-) -> Backend:
+) -> StartingTestBackend:
     """Start a backend for a test: every core service is a ``mock_services`` fake.
 
     A service factory in ``features`` replaces the mock for its ref; modules
     whose plugin is not in ``features`` get an empty plugin so that they run;
     each tested extension point is registered for the plugin of the modules
     that depend on it (by a module ``test-extension-point-registration``).
-    Stop the backend with ``await backend.stop()`` or use it as
-    ``async with``; one a test never stops is stopped when the pytest session
-    ends.
+    ``await start_test_backend(...)`` returns the started backend; stop it
+    with ``await backend.stop()``. ``async with start_test_backend(...) as
+    backend:`` starts it on entry and stops it on exit. A backend a test never
+    stops is stopped when the pytest session ends.
 
     A backend in which a feature uses HTTP (``core_services.http_router``,
     ``root_http_router`` or ``discovery``) serves on 127.0.0.1 with a free
@@ -191,7 +193,8 @@ async def start_test_backend(
             :class:`ExtensionPointImpl` objects.
 
     Returns:
-        The started backend.
+        A :class:`StartingTestBackend`: await it for the started backend, or use
+        it with ``async with``.
 
     Raises:
         RegistrationError: a tested extension point no given module depends on
@@ -202,6 +205,43 @@ async def start_test_backend(
         InvalidFeatureError: an item is not a feature or not an extension-point pair.
         ConflictError: an extension point is given twice.
     """
+    return StartingTestBackend(lambda: _start(features, extension_points))
+
+
+class StartingTestBackend:
+    """What :func:`start_test_backend` returns: awaitable, and an async context manager.
+
+    The backend starts when this is awaited or entered, not before; entering
+    and awaiting each start a backend of their own.
+    """
+
+    __slots__ = ("_backend", "_start")
+
+    def __init__(self, start: Callable[[], Coroutine[Any, Any, Backend]]) -> None:
+        self._start = start
+        self._backend: Backend | None = None
+
+    def __await__(self) -> Generator[Any, None, Backend]:
+        return self._start().__await__()
+
+    async def __aenter__(self) -> Backend:
+        self._backend = await self._start()
+        return self._backend
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await backend.stop()
+
+
+async def _start(
+    features: Iterable[BackendFeature | str], extension_points: ExtensionPoints[T]
+) -> Backend:
     resolved = [resolve_feature(item, f"features[{i}]") for i, item in enumerate(features)]
     pairs = _read_pairs(extension_points)
     added = [

@@ -335,3 +335,24 @@ class TestIsolation:
         assert container._overrides == {}
         assert container._overridden == []
         assert await container.get(core_services.root_config, None) is not fake
+
+
+async def test_async_with_start_test_backend_starts_and_stops_without_an_extra_await() -> None:
+    """``async with start_test_backend(...) as backend`` starts on entry and stops on exit."""
+    events: list[str] = []
+
+    def register(env: PluginRegistrationPoints) -> None:
+        async def init(lifecycle: LifecycleService = inject(core_services.lifecycle)) -> None:
+            events.append("init")
+            lifecycle.add_shutdown_hook(lambda: events.append("stopped"))
+
+        env.register_init(init)
+
+    starting = start_test_backend(
+        features=[create_backend_plugin(plugin_id="ctx", register=register)]
+    )
+    assert events == []  # nothing starts before it is entered or awaited
+    async with starting as backend:
+        assert events == ["init"]
+        assert isinstance(backend, Backend)
+    assert events == ["init", "stopped"]

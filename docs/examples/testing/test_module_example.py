@@ -54,7 +54,7 @@ class FakeActions:
 async def test_module_adds_its_action() -> None:
     """The module adds its action to the (fake) extension point of its plugin."""
     actions = FakeActions()
-    async with await start_test_backend(
+    async with start_test_backend(
         features=[github_module], extension_points=[(todo_actions, actions)]
     ):
         assert actions.names == ["github.create-issue"]
