@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -17,7 +18,7 @@ from di_backend._create_backend import create_backend
 from di_backend._feature_loaders import config_feature_loader, discovery_feature_loader
 from di_backend._refs import AnyServiceRef
 from di_backend._results import BackendStartupResult
-from di_backend.config import ObservableConfig
+from di_backend.config import DEFAULT_CONFIG_FILES, ObservableConfig
 from di_backend.defaults import root_config_factory
 from di_backend.errors import BackendStartupError, DiBackendError, describe_error
 from di_backend.services import LoggerService
@@ -176,6 +177,8 @@ async def _serve(
         sources = config.reader.sources if isinstance(config, ObservableConfig) else ()
         message, fields = startup_summary(result, time.monotonic() - began, sources)
         _log(logger, message, fields)
+        if not result.plugins:
+            _warn(logger, empty_backend_warning(sources))
         await signalled
         _log(logger, f"Received {received[0]}, stopping the backend")
         await backend.stop()
@@ -183,6 +186,33 @@ async def _serve(
         return 0
     finally:
         signalled.cancel()
+
+
+def empty_backend_warning(sources: Sequence[str], cwd: str | None = None) -> str:
+    """The warning for a backend that started with no plugin: where configuration came from.
+
+    Args:
+        sources: the configuration sources that were read.
+        cwd: the working directory the default files were looked for in.
+    """
+    files = [source for source in sources if source.endswith((".yaml", ".yml"))]
+    if files:
+        where = "configuration was read from " + ", ".join(files)
+    else:
+        looked = ", ".join(DEFAULT_CONFIG_FILES)
+        where = f"no configuration file was found (looked for {looked} in {cwd or os.getcwd()})"
+    return (
+        f"Started an empty backend: no plugin or module is installed; {where}. List features "
+        "under backend.features (import strings such as 'todo_backend'), or pass "
+        "--config <file>"
+    )
+
+
+def _warn(logger: LoggerService | None, message: str) -> None:
+    if logger is not None:
+        logger.warn(message)
+    else:
+        print(message, flush=True)
 
 
 def _log(

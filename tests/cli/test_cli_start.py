@@ -248,3 +248,29 @@ class TestUsage:
         assert result.returncode == 2
         assert "start" in result.stderr
         assert "graph" in result.stderr
+
+
+class TestEmptyBackend:
+    def test_no_config_and_no_features_warns_where_it_looked(self, tmp_path: Path) -> None:
+        """Started with nothing to run, the command warns and names the files it looked for."""
+        with RunningCli(["start"], cwd=tmp_path, env=cli_env()) as cli:
+            cli.wait_for(message_is("Started an empty backend"))
+            cli.send(signal.SIGTERM)
+            code, stderr = cli.finish()
+        assert code == 0, stderr
+        warning = next(
+            r for r in log_records(cli.lines) if str(r["message"]).startswith("Started an empty")
+        )
+        assert warning["level"] == "warn"
+        assert "looked for app-config.yaml, app-config.local.yaml in" in str(warning["message"])
+        assert str(tmp_path) in str(warning["message"])
+
+    def test_a_config_without_features_names_the_file_it_read(self, tmp_path: Path) -> None:
+        """With a config file but no features the warning names the file."""
+        write_config(tmp_path, "app: {title: nothing here}\n")
+        with RunningCli(["start"], cwd=tmp_path, env=cli_env()) as cli:
+            cli.wait_for(message_is("Started an empty backend"))
+            cli.send(signal.SIGTERM)
+            cli.finish()
+        messages = [str(r["message"]) for r in log_records(cli.lines)]
+        assert any("configuration was read from" in m and "app-config.yaml" in m for m in messages)
