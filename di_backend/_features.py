@@ -132,7 +132,10 @@ class PluginRegistrationPoints(_RegistrationPoints):
         for dep in self._init.deps:
             if isinstance(dep.ref, ExtensionPoint):
                 msg = (
-                    f"Rejected dependency on extension point {dep.ref.id} from outside of a module"
+                    f"Rejected dependency on extension point {dep.ref.id} from outside of a "
+                    f"module: the init {self._init.description} of plugin '{self._plugin_id}' "
+                    f"injects it in parameter '{dep.name}', but only modules may use extension "
+                    "points; the plugin holds the object it registered, so use that directly"
                 )
                 raise RegistrationError(msg)
         return init

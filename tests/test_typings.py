@@ -91,9 +91,12 @@ async def test_plugin_init_depending_on_extension_point_fails_before_start() -> 
             await backend.start()
     finally:
         await backend.stop()
-    assert str(caught.value) == (
-        "Rejected dependency on extension point todo.extension from outside of a module"
+    message = str(caught.value)
+    assert message.startswith(
+        "Rejected dependency on extension point todo.extension from outside of a module: the init "
     )
+    assert "of plugin 'todo' injects it in parameter 'ext'" in message
+    assert "only modules may use extension points" in message
     assert started == []
 
 
