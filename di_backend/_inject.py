@@ -110,7 +110,9 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     if isinstance(target, types.FunctionType):
         code = target.__code__
         if code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
-            return [("*", _NO_DEFAULT, False)]
+            rest = code.co_varnames[code.co_argcount + code.co_kwonlyargcount :]
+            star = f"*{rest[0]}" if code.co_flags & _CO_VARARGS else f"**{rest[0]}"
+            return [(star, _NO_DEFAULT, False)]
         argcount = code.co_argcount
         names = code.co_varnames[: argcount + code.co_kwonlyargcount]
         defaults = target.__defaults__ or ()
@@ -127,7 +129,8 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     params = []
     for parameter in inspect.signature(func).parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            return [("*", _NO_DEFAULT, False)]
+            stars = "*" if parameter.kind is parameter.VAR_POSITIONAL else "**"
+            return [(f"{stars}{parameter.name}", _NO_DEFAULT, False)]
         default = _NO_DEFAULT if parameter.default is parameter.empty else parameter.default
         positional = parameter.kind is not parameter.KEYWORD_ONLY
         params.append((parameter.name, default, positional))
@@ -156,10 +159,12 @@ def read_dependencies(func: object, *, what: str, context: bool = False) -> Call
     deps: list[Dependency] = []
     has_context = False
     for index, (name, default, positional) in enumerate(_raw_parameters(func)):
-        if name == "*":
+        if name.startswith("*"):
             msg = (
-                f"The {what} '{description}' takes *args or **kwargs; declare each "
-                "dependency as its own parameter with an inject(...) default"
+                f"Parameter '{name}' of the {what} '{description}' collects arguments "
+                "(*args and **kwargs are not allowed): the container passes nothing it was "
+                "not asked for; declare each dependency as its own parameter with an "
+                "inject(...) default"
             )
             raise InvalidDependencyError(msg)
         if isinstance(default, Injected):

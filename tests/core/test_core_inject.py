@@ -176,19 +176,20 @@ class TestParameterErrors:
 
     @pytest.mark.parametrize("kind", ["args", "kwargs"], ids=["*args", "**kwargs"])
     def test_variadic_parameters_are_rejected(self, kind: str) -> None:
-        """``*args`` and ``**kwargs`` are rejected, naming the function."""
+        """``*args`` and ``**kwargs`` are rejected, naming the parameter and the function."""
 
-        def with_args(*args: object) -> int:
+        def with_args(first: int = inject(number_ref), *extras: object) -> int:
             return 1
 
-        def with_kwargs(**kwargs: object) -> int:
+        def with_kwargs(**options: object) -> int:
             return 1
 
-        func = with_args if kind == "args" else with_kwargs
+        func, spelled = (with_args, "*extras") if kind == "args" else (with_kwargs, "**options")
         with pytest.raises(InvalidDependencyError) as caught:
             create_service_factory(number_ref, func)
         assert str(caught.value).startswith(
-            f"The service factory for 'inject.number' '{qualname(func)}' takes *args or **kwargs"
+            f"Parameter '{spelled}' of the service factory for 'inject.number' "
+            f"'{qualname(func)}' collects arguments (*args and **kwargs are not allowed)"
         )
 
     async def test_variadic_init_fails_start(self, make_backend: MakeBackend) -> None:
@@ -197,7 +198,7 @@ class TestParameterErrors:
         def init(**kwargs: object) -> None:
             raise AssertionError("never called")
 
-        with pytest.raises(InvalidDependencyError, match=r"takes \*args or \*\*kwargs"):
+        with pytest.raises(InvalidDependencyError, match=r"Parameter '\*\*kwargs' of the init"):
             await make_backend(plugin("p", init)).start()
 
     def test_non_callable_is_rejected(self) -> None:
