@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, cast
 from di_backend._factories import ServiceFactory
 from di_backend._inject import CallSpec
 from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
-from di_backend.errors import ServiceInstantiationError, describe_error
+from di_backend.errors import RootContextError, ServiceInstantiationError, describe_error
 
 __all__ = ["DONE", "NEW", "Binding", "CellBase", "Teardowns", "resolve_value"]
 
@@ -105,13 +105,22 @@ class Binding:
         self.per_plugin = not context and self.scope is Scope.PLUGIN
 
     def wrap_error(self, error: Exception, plugin_id: str | None) -> Exception:
-        """Say which service failed (root factory errors pass through, as in Backstage)."""
+        """Say which service failed (root factory errors pass through, as in Backstage).
+
+        A failing root context is reported as such, also by the factory that needed it.
+        """
         if self.is_context:
             msg = (
-                f"Failed to instantiate service '{self.service_id}' because "
-                f"create_root_context threw an error, {describe_error(error)}"
+                f"Failed to instantiate service '{self.service_id}' because its "
+                f"create_root_context '{self.call.description}' threw an error, "
+                f"{describe_error(error)}"
             )
-        elif self.scope is Scope.PLUGIN:
+            context_error = RootContextError(msg, service_id=self.service_id)
+            context_error.__cause__ = error
+            return context_error
+        if isinstance(error, RootContextError) and error.service_id == self.service_id:
+            return error  # the root context failed, not this factory function
+        if self.scope is Scope.PLUGIN:
             msg = (
                 f"Failed to instantiate service '{self.service_id}' for '{plugin_id}' because "
                 f"the factory function threw an error, {describe_error(error)}"

@@ -67,6 +67,14 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         return f"ServiceFactory({self.service}, {self._call.description})"
 
 
+# Plugin-scoped core services and the root service a root factory can use instead.
+_ROOT_COUNTERPARTS = {
+    "core.logger": "core.rootLogger",
+    "core.lifecycle": "core.rootLifecycle",
+    "core.httpRouter": "core.rootHttpRouter",
+}
+
+
 def _check_scopes(service: AnyServiceRef, spec: CallSpec, *, context: bool) -> None:
     for dep in spec.deps:
         if isinstance(dep.ref, ExtensionPoint):
@@ -78,9 +86,14 @@ def _check_scopes(service: AnyServiceRef, spec: CallSpec, *, context: bool) -> N
         if dep.ref.scope is Scope.ROOT:
             continue
         if service.scope is Scope.ROOT:
+            counterpart = _ROOT_COUNTERPARTS.get(dep.ref.id)
+            instead = f"inject '{counterpart}' instead" if counterpart else "inject a root service"
             msg = (
                 f"Failed to instantiate 'root' scoped service '{service.id}' because it "
-                f"depends on '{dep.ref.scope}' scoped service '{dep.ref.id}'."
+                f"depends on '{dep.ref.scope}' scoped service '{dep.ref.id}'. This is a wiring "
+                f"error: '{spec.description}' injects it in parameter '{dep.name}', but a root "
+                "service is made once per backend and cannot receive a service that exists "
+                f"per plugin; {instead}, or make '{service.id}' plugin-scoped."
             )
             raise InvalidDependencyError(msg)
         if context:

@@ -51,6 +51,7 @@ __all__ = [
     "MissingDependencyError",
     "RegistrationError",
     "ServiceInstantiationError",
+    "RootContextError",
     "ServiceNotFoundError",
     "describe_error",
 ]
@@ -121,6 +122,18 @@ class ServiceNotFoundError(MissingDependencyError):
 
 class ServiceInstantiationError(DiBackendError, RuntimeError):
     """Raised when a service factory or root-context function raises."""
+
+
+class RootContextError(ServiceInstantiationError):
+    """Raised when a service's ``create_root_context`` raises (its factory never ran).
+
+    Attributes:
+        service_id: the id of the service whose root context failed.
+    """
+
+    def __init__(self, message: str, *, service_id: str) -> None:
+        super().__init__(message)
+        self.service_id = service_id
 
 
 class ForwardedError(DiBackendError, RuntimeError):

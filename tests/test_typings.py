@@ -60,10 +60,12 @@ def test_root_factory_depending_on_plugin_service_fails_at_creation() -> None:
 
     with pytest.raises(InvalidDependencyError) as caught:
         create_service_factory(clock, make_clock)
-    assert str(caught.value) == (
+    assert str(caught.value).startswith(
         "Failed to instantiate 'root' scoped service 'todo.clock' because it depends on "
-        "'plugin' scoped service 'core.logger'."
+        "'plugin' scoped service 'core.logger'. This is a wiring error: "
     )
+    assert "in parameter 'logger'" in str(caught.value)
+    assert "inject 'core.rootLogger' instead" in str(caught.value)
 
 
 async def test_plugin_init_depending_on_extension_point_fails_before_start() -> None:

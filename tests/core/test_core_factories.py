@@ -836,7 +836,7 @@ class TestFactoryErrors:
         assert ran == []
 
     async def test_root_context_errors_are_wrapped(self, make_backend: MakeBackend) -> None:
-        """A root context error is wrapped, then wrapped again as the plugin factory's cause."""
+        """A root context error is wrapped once, naming the root context, not the factory."""
         ref: ServiceRef[Box] = create_service_ref(id="f.err.ctx")
 
         def context() -> Box:
@@ -847,15 +847,11 @@ class TestFactoryErrors:
         error = await startup_error(make_backend(factory, consumer("p", ref, seen)))
         failure = error.result.plugins[0].failure
         assert failure is not None
-        context_message = (
-            "Failed to instantiate service 'f.err.ctx' because create_root_context threw an "
-            "error, RuntimeError: boom"
-        )
         assert str(failure.error) == (
-            "Failed to instantiate service 'f.err.ctx' for 'p' because the factory function "
-            f"threw an error, ServiceInstantiationError: {context_message}"
+            "Failed to instantiate service 'f.err.ctx' because its create_root_context "
+            f"'{context.__module__}.{context.__qualname__}' threw an error, RuntimeError: boom"
         )
-        assert str(failure.error.__cause__) == context_message
+        assert isinstance(failure.error.__cause__, RuntimeError)
 
     async def test_a_failed_service_fails_every_later_request(
         self, make_backend: MakeBackend

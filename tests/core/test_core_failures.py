@@ -487,3 +487,39 @@ class TestBootFailurePolicy:
         )
         await backend.start()
         assert events == ["root startup"]
+
+
+async def test_a_failing_root_context_is_reported_as_the_root_context() -> None:
+    """The error names the root context and the service, not the factory function."""
+    from di_backend import create_service_factory, create_service_ref, inject
+    from di_backend.errors import RootContextError
+    from di_backend.testing import start_test_backend
+
+    ref: ServiceRef[object] = create_service_ref(id="ctx.service")
+
+    def broken_context() -> int:
+        raise RuntimeError("no connection")
+
+    def factory(context: int) -> object:
+        raise AssertionError("never called")
+
+    async def init(value: object = inject(ref)) -> None:
+        raise AssertionError("never called")
+
+    with pytest.raises(BackendStartupError) as caught:
+        await start_test_backend(
+            features=[
+                create_service_factory(ref, factory, create_root_context=broken_context),
+                plugin("uses", init),
+            ]
+        )
+    failure = caught.value.result.plugins[0].failure
+    assert failure is not None
+    assert isinstance(failure.error, RootContextError)
+    assert failure.error.service_id == "ctx.service"
+    message = str(failure.error)
+    assert message.startswith(
+        "Failed to instantiate service 'ctx.service' because its create_root_context"
+    )
+    assert "broken_context' threw an error, RuntimeError: no connection" in message
+    assert "factory function" not in message
