@@ -42,6 +42,22 @@ from di_backend.services import (
 __all__ = ["BackendInitializer"]
 
 
+def _warn_about_orphan_modules(
+    plan: WiringPlan, installed: list[str], logger: LoggerService
+) -> None:
+    """Warn about each module whose plugin is not installed (a mistyped ``plugin_id``?)."""
+    names = ", ".join(f"'{p}'" for p in installed) or "none"
+    for plugin_id, entry in sorted(plan.plugins.items()):
+        if entry.plugin is not None:
+            continue
+        for module in entry.modules:
+            logger.warn(
+                f"Module '{module.module_id}' for plugin '{plugin_id}' is not started: no "
+                f"plugin '{plugin_id}' is installed (installed plugins: {names}); check the "
+                "module's plugin_id, or add the plugin"
+            )
+
+
 class _State(enum.Enum):
     NEW = "new"  # features may be added
     STARTING = "starting"  # start() is running
@@ -179,8 +195,9 @@ class BackendInitializer:
         )
 
         collector = ResultCollector(boot_failure_policy(cast("ConfigService", config)), logger)
-        plugin_ids = sorted(plan.plugins)
+        plugin_ids = sorted(p for p, entry in plan.plugins.items() if entry.plugin is not None)
         logger.info("Plugin initialization started: " + ", ".join(f"'{p}'" for p in plugin_ids))
+        _warn_about_orphan_modules(plan, plugin_ids, logger)
         runnable = [p for p in plan.plugins.values() if p.plugin is not None]
         if len(runnable) == 1:
             await self._start_plugin(runnable[0], collector)

@@ -286,3 +286,25 @@ class TestExtensionPoints:
         with pytest.raises(RegistrationError, match=re.escape(expected)):
             await make_backend(created, plugin("other", lambda: ran.append("other"))).start()
         assert ran == []
+
+
+async def test_a_module_whose_plugin_is_not_installed_is_named_in_a_warning() -> None:
+    """The start log lists only installed plugins and warns about the orphan module."""
+    from di_backend import core_services, create_service_factory, create_specialized_backend
+    from di_backend.testing import MockLogger
+
+    logger = MockLogger()
+    backend = create_specialized_backend(
+        default_service_factories=[
+            create_service_factory(core_services.root_logger, lambda: logger)
+        ]
+    )
+    backend.add(plugin("todo", lambda: None))
+    backend.add(module("todoo", "github", lambda: None))
+    await backend.start()
+    await backend.stop()
+    assert "Plugin initialization started: 'todo'" in logger.messages("info")
+    assert logger.messages("warn") == [
+        "Module 'github' for plugin 'todoo' is not started: no plugin 'todoo' is installed "
+        "(installed plugins: 'todo'); check the module's plugin_id, or add the plugin"
+    ]
