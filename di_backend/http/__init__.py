@@ -39,6 +39,7 @@ from di_backend.http._http_auth import DefaultHttpAuthService
 from di_backend.http._jwks_client import JwksCache
 from di_backend.http._keys import KeyStore
 from di_backend.http._lifecycle_gate import LifecycleGate
+from di_backend.http._plugin_client import PluginClient
 from di_backend.http._plugin_router import DefaultHttpRouter
 from di_backend.http._plugin_tokens import PluginTokenHandler
 from di_backend.http._root_router import DefaultRootHttpRouter
@@ -113,6 +114,7 @@ __all__ = [
     "NotModifiedError",
     "PluginRequestToken",
     "PluginTokenHandler",
+    "PluginClient",
     "PrincipalType",
     "ResourceConflictError",
     "RootHealthService",
