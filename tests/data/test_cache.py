@@ -240,3 +240,24 @@ async def test_the_cache_recovers_by_itself_when_the_server_returns() -> None:
         server.terminate()
         server.wait(timeout=10)
         await manager.aclose()
+
+
+async def test_the_valkey_store_prefixes_keys_with_its_key_prefix(test_caches: TestCaches) -> None:
+    """``store: valkey`` keys are ``<keyPrefix><pluginId>:<base64 key>``, on the same protocol."""
+    import redis.asyncio
+
+    prefix = f"{test_caches.namespace}-"
+    url = test_caches.server().url.replace("redis://", "valkey://", 1)
+    manager = _manager(
+        {"store": "valkey", "connection": url, "valkey": {"client": {"keyPrefix": prefix}}}
+    )
+    cache = manager.for_plugin("todo")
+    raw = redis.asyncio.Redis(decode_responses=True, **_redis_address(test_caches.server().url))
+    try:
+        await cache.set("hello", "valkey")
+        key = f"{prefix}todo:{base64.b64encode(b'hello').decode()}"
+        assert json.loads(str(await raw.get(key))) == {"value": "valkey"}
+        assert await cache.get("hello") == "valkey"
+    finally:
+        await raw.aclose()
+        await manager.aclose()
