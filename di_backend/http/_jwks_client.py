@@ -24,23 +24,28 @@ def _now() -> datetime:
 
 @dataclass
 class _Entry:
-    fetched_at: datetime
+    attempted_at: datetime  # the last fetch, successful or not
     keys: dict[str, Ed25519PublicKey] = field(default_factory=dict[str, Ed25519PublicKey])
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    failure: str | None = None  # why the last attempt failed, if it did
+    miss: str | None = None  # why the last lookup found no key without fetching
 
 
 class JwksCache:
     """Public keys of remote issuers, fetched on demand and cached by key id.
 
-    An unknown key id triggers a fetch of the issuer's JWKS, at most once per
-    ``cooldown`` per URL, so random key ids cannot make us hammer an issuer.
+    An unknown key id triggers a fetch of the issuer's JWKS at once, unless the
+    same URL was fetched (or tried) less than ``cooldown`` ago (default 1 s), so
+    random key ids cannot make us hammer an issuer, while a restarted or new
+    replica's key is found within a second. :meth:`miss_reason` says why a
+    lookup that did not fetch found nothing.
     """
 
     def __init__(
         self,
         *,
         timeout: timedelta = timedelta(seconds=5),
-        cooldown: timedelta = timedelta(seconds=30),
+        cooldown: timedelta = timedelta(seconds=1),
         clock: Callable[[], datetime] = _now,
     ) -> None:
         """Create an empty cache; ``timeout`` bounds each fetch."""
@@ -59,17 +64,41 @@ class JwksCache:
         """
         entry = self._entries.get(url)
         if entry is None:
-            entry = self._entries[url] = _Entry(fetched_at=datetime.min.replace(tzinfo=UTC))
+            entry = self._entries[url] = _Entry(attempted_at=datetime.min.replace(tzinfo=UTC))
         if kid in entry.keys:
             return entry.keys[kid]
         async with entry.lock:
             if kid in entry.keys:
                 return entry.keys[kid]
-            if self._clock() - entry.fetched_at < self._cooldown:
+            age = self._clock() - entry.attempted_at
+            if age < self._cooldown:
+                wait = (self._cooldown - age).total_seconds()
+                if entry.failure is not None:
+                    entry.miss = (
+                        f"the public keys at {url} could not be fetched "
+                        f"{age.total_seconds():.1f}s ago ({entry.failure}); the next attempt "
+                        f"is allowed in {wait:.1f}s"
+                    )
+                else:
+                    entry.miss = (
+                        f"key '{kid}' is not among the keys fetched from {url} "
+                        f"{age.total_seconds():.1f}s ago; keys are fetched again in {wait:.1f}s"
+                    )
                 return None
-            entry.fetched_at = self._clock()
-            entry.keys = await self._fetch(url)
+            entry.attempted_at = self._clock()
+            entry.miss = None
+            try:
+                entry.keys = await self._fetch(url)
+            except AuthenticationError as error:
+                entry.failure = str(error)
+                raise
+            entry.failure = None
         return entry.keys.get(kid)
+
+    def miss_reason(self, url: str) -> str | None:
+        """Why the last lookup at ``url`` returned no key without fetching, if it did."""
+        entry = self._entries.get(url)
+        return None if entry is None else entry.miss
 
     async def _fetch(self, url: str) -> dict[str, Ed25519PublicKey]:
         if self._client is None:

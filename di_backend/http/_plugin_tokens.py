@@ -142,6 +142,9 @@ class PluginTokenHandler:
             url = f"{await discovery.get_base_url(source)}{JWKS_PATH}"
             public_key = await self._jwks.get_key(url, kid)
             if public_key is None:
+                reason = self._jwks.miss_reason(url)
+                if reason is not None:
+                    raise _fail(f"plugin '{source}': {reason}")
                 raise _fail(f"key '{kid}' of plugin '{source}' is not published at {url}")
         if not verify_signature(parsed, public_key):
             raise _fail(f"the signature of the token from plugin '{source}' does not verify")

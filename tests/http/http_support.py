@@ -64,7 +64,7 @@ class MiniBackend:
             self.root, ListenOptions(LOOPBACK, 0), shutdown_timeout=timedelta(seconds=5)
         )
         self.keys = KeyStore()
-        self.jwks = JwksCache(cooldown=timedelta(seconds=30))
+        self.jwks = JwksCache()
         self.tokens = PluginTokenHandler(self.keys, self.jwks)
         self.external = ExternalTokenHandler.from_config(self.config)
         self.pause_timeout = pause_timeout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from datetime import timedelta
 from unittest.mock import AsyncMock, patch
 
 import pytest
@@ -116,3 +118,48 @@ class TestTwoBackends:
             ),
         ):
             await b.plugins["pong"].auth.authenticate(token.token)
+
+
+class TestKeyRefetch:
+    async def test_a_new_key_of_a_peer_is_found_within_a_second(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A peer's new key (a restart, a new replica) is fetched once the 1 s bound passed."""
+        a, b = await _split(make_backend)
+        ping = a.plugins["ping"]
+        own = await ping.auth.get_own_service_credentials()
+        first = await ping.auth.get_plugin_request_token(on_behalf_of=own, target_plugin_id="pong")
+        await b.plugins["pong"].auth.authenticate(first.token)
+        a.keys._key_duration = timedelta(0)  # the next token is signed by a brand-new key
+        second = await ping.auth.get_plugin_request_token(on_behalf_of=own, target_plugin_id="pong")
+        assert parse_compact(second.token).header["kid"] != parse_compact(first.token).header["kid"]
+        with pytest.raises(
+            AuthenticationError, match="is not among the keys fetched from"
+        ) as caught:
+            await b.plugins["pong"].auth.authenticate(second.token)
+        assert "keys are fetched again in" in str(caught.value)
+        await asyncio.sleep(1.05)
+        credentials = await b.plugins["pong"].auth.authenticate(second.token)
+        assert credentials.principal.type == "service"
+
+    async def test_a_refused_lookup_after_a_failed_fetch_says_the_fetch_failed(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """Right after a failed fetch the 401 says that the fetch failed, not 'not published'."""
+        a, b = await _split(make_backend)
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, 0))
+            closed_port = probe.getsockname()[1]
+        b.config.update(_endpoints(ping=f"http://{LOOPBACK}:{closed_port}"))
+        own = await a.plugins["ping"].auth.get_own_service_credentials()
+        token = await a.plugins["ping"].auth.get_plugin_request_token(
+            on_behalf_of=own, target_plugin_id="pong"
+        )
+        with pytest.raises(AuthenticationError, match="Unable to fetch the public keys"):
+            await b.plugins["pong"].auth.authenticate(token.token)
+        with pytest.raises(AuthenticationError) as caught:
+            await b.plugins["pong"].auth.authenticate(token.token)
+        message = str(caught.value)
+        assert "could not be fetched" in message
+        assert "Unable to fetch the public keys" in message
+        assert "the next attempt is allowed in" in message
