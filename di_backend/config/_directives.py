@@ -53,6 +53,14 @@ class _Transformer:
                     items.append(transformed)
             out = items
         elif isinstance(value, dict):
+            # A key like `${X}` would read as a `$` directive; keys are never substituted.
+            substituted = next((key for key in value if key.startswith("${")), None)
+            if substituted is not None:
+                reason = (
+                    f"substitution is not allowed in keys, got the key '{substituted}'; "
+                    "only values can use ${...}"
+                )
+                raise self.error(path, file, reason)
             if any(key.startswith("$") for key in value):
                 return self.directive(value, path, file)
             mapping: JsonObject = {}

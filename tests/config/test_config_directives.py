@@ -40,6 +40,17 @@ def test_substitution_inserts_variables(tmp_path: Path) -> None:
     assert config.get_string("url") == "http://example.com:80/api"
 
 
+@pytest.mark.parametrize("key", ["${X}", "${X}-suffix"])
+def test_substitution_in_a_key_says_it_is_not_allowed(tmp_path: Path, key: str) -> None:
+    """A key with ``${...}`` is refused as such, naming the key, the path and the file (#16)."""
+    with pytest.raises(ConfigFileError) as caught:
+        load(tmp_path, f"a:\n  '{key}': 1\n", {"X": "y"})
+    message = str(caught.value)
+    assert f"substitution is not allowed in keys, got the key '{key}'" in message
+    assert "Error at 'a' in" in message
+    assert "app-config.yaml" in message
+
+
 def test_substitution_of_unset_variable_drops_the_key(tmp_path: Path) -> None:
     """If a variable is unset the whole value is undefined, as in Backstage."""
     config = load(tmp_path, "a: ${NOPE}\nb: x-${NOPE}-y\nlist: [keep, '${NOPE}']\n")
