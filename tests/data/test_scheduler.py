@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import statistics
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -125,7 +126,8 @@ async def test_a_global_duration_task_runs_every_period_and_records_its_state() 
     tasks = await scheduler.describe()
     await scheduler.stop()
     gaps = [b - a for a, b in itertools.pairwise(runs)]
-    assert all(0.15 < gap < 0.5 for gap in gaps), gaps
+    assert 0.15 < statistics.median(gaps) < 0.4, gaps  # about one period apart
+    assert min(gaps) > 0.02, gaps  # never two runs at once
     assert tasks[0]["taskState"]["status"] in ("idle", "running")  # type: ignore[index]
     assert any(m.startswith("Registered scheduled task: t, ") for m in logger.messages("info"))
     assert "is global, but the plugin's database is SQLite" in logger.messages("warn")[0]
@@ -301,8 +303,10 @@ async def test_a_global_task_runs_once_per_period_across_schedulers_on_postgres(
     )
     times = sorted(t for _, t in runs)
     gaps = [b - a for a, b in itertools.pairwise(times)]
+    # A double run is two runs milliseconds apart (4-13 ms measured with Backstage's claim);
+    # a late run on a loaded machine is followed by the next one sooner, but not that soon.
     assert 4 <= len(runs) <= 7, runs
-    assert min(gaps) > 0.4, gaps
+    assert min(gaps) > 0.15, gaps
 
 
 async def test_graceful_stop_releases_the_ticket_for_another_process(

@@ -173,9 +173,12 @@ def test_a_global_one_second_task_runs_exactly_once_per_period(replicas: Replica
     time.sleep(10)
     runs = replicas.runs("tick")
     gaps = [b - a for (_, a), (_, b) in itertools.pairwise(runs)]
-    assert 9 <= len(runs) <= 12, runs
-    assert min(gaps) > 0.9, gaps  # never twice in one period
-    assert max(gaps) < 1.6, gaps  # no period skipped
+    # A double run (two replicas in one period) is two runs milliseconds apart; a run
+    # started late on a loaded machine is followed by the next one sooner (the schedule
+    # is anchored), but never within 0.3 s.
+    assert 8 <= len(runs) <= 12, runs
+    assert min(gaps) > 0.3, gaps  # never twice in one period
+    assert max(gaps) < 2.0, gaps  # no period skipped
     assert len({replica for replica, _ in runs}) >= 2, runs
 
 
@@ -197,7 +200,9 @@ def test_killing_the_replica_that_holds_a_run_lets_another_run_it(replicas: Repl
     _wait_for(lambda: len(replicas.runs("hold")) == 2, 15, "a second run of hold")
     second_name, second_at = replicas.runs("hold")[1]
     assert second_name != holder_name
-    assert second_at - killed_at < 2 + 1 + 2  # timeout + janitor interval + a poll, with slack
+    # timeout 2 s + janitor interval 1 s + a poll 1 s, with slack for a loaded machine;
+    # without failover the hold would last 60 s
+    assert second_at - killed_at < 8
 
 
 def test_a_token_minted_on_one_replica_is_accepted_behind_the_proxy(replicas: Replicas) -> None:
