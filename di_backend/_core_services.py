@@ -24,6 +24,7 @@ from di_backend.services import (
     RootLifecycleService,
     RootLoggerService,
     SchedulerService,
+    UserInfoService,
 )
 
 if TYPE_CHECKING:
@@ -117,6 +118,10 @@ class core_services:
         id="core.httpAuth", default_factory=_default("http_auth_factory", _HTTP)
     )
     """Credentials of incoming requests (plugin)."""
+    user_info: Final[ServiceRef[UserInfoService]] = create_service_ref(
+        id="core.userInfo", default_factory=_default("user_info_factory", _HTTP)
+    )
+    """The user and ownership refs of user credentials (plugin)."""
     database: Final[ServiceRef[DatabaseService]] = create_service_ref(
         id="core.database", default_factory=_default("database_factory", _DATABASE)
     )

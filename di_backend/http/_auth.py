@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 
 from di_backend.http._db_keys import DatabaseKeyPublisher
 from di_backend.http._errors import AuthenticationError, NotAllowedError
 from di_backend.http._external_access import ExternalTokenHandler
-from di_backend.http._jws import JwsFormatError, parse_compact, public_jwk
 from di_backend.http._keys import KeyStore
 from di_backend.http._plugin_tokens import PluginTokenHandler
+from di_backend.http._user_tokens import UserTokenHandler, create_limited_user_token
 from di_backend.services._credentials import (
     BackstageCredentials,
     BackstageNonePrincipal,
     BackstagePrincipal,
     BackstageServicePrincipal,
+    BackstageUserPrincipal,
     PluginRequestToken,
     PrincipalType,
 )
 from di_backend.services._http import DiscoveryService
+from di_backend.services._logging import LoggerService
 
 __all__ = ["DefaultAuthService"]
 
 _VERIFIED_CACHE_SIZE = 1024
-"""How many verified plugin tokens one plugin's auth service remembers."""
+"""How many verified tokens one plugin's auth service remembers."""
+
+_REFUSAL_LOG_INTERVAL = 10.0
+"""Seconds between two log lines about refused tokens with the same reason."""
 
 
 def _quoted(ids: tuple[str, ...]) -> str:
@@ -34,9 +40,11 @@ def _quoted(ids: tuple[str, ...]) -> str:
 class DefaultAuthService:
     """Backstage's default ``AuthService`` for one plugin.
 
-    Tokens are checked in order: plugin service tokens (this backend's or another
-    backend's, by their ``typ`` header), then the static external access tokens.
-    Service tokens this plugin issues name it as ``plugin:<plugin_id>``.
+    Tokens are checked in Backstage's order: plugin service tokens (this
+    backend's or another backend's, by their ``typ`` header; one with an ``obo``
+    claim stands for the user in it), then user tokens of the auth backend,
+    then the tokens of ``backend.auth.externalAccess``. A verified plugin token
+    from plugin ``p`` has the principal ``plugin:p``.
     """
 
     def __init__(
@@ -47,8 +55,10 @@ class DefaultAuthService:
         plugin_tokens: PluginTokenHandler,
         external_tokens: ExternalTokenHandler,
         discovery: DiscoveryService,
+        user_tokens: UserTokenHandler | None = None,
         disable_default_auth_policy: bool = False,
         key_publisher: DatabaseKeyPublisher | None = None,
+        logger: LoggerService | None = None,
     ) -> None:
         """Create the auth service of ``plugin_id`` over the backend's shared key material."""
         self._plugin_id = plugin_id
@@ -58,41 +68,104 @@ class DefaultAuthService:
         self._discovery = discovery
         self._disable_default_auth_policy = disable_default_auth_policy
         self._key_publisher = key_publisher
-        # Verified plugin tokens by their exact text (a hit cannot be forged: the key
-        # is the whole signed string); only successes, re-checked for expiry on a hit.
-        self._verified: OrderedDict[str, BackstageCredentials[BackstagePrincipal]] = OrderedDict()
+        self._user_tokens = user_tokens or UserTokenHandler(plugin_tokens.jwks)
+        self._logger = logger
+        self._refusals_logged: dict[str, float] = {}
+        # Verified tokens by their exact text (a hit cannot be forged: the key is the
+        # whole signed string); only successes that expire, re-checked on a hit.
+        self._verified: OrderedDict[tuple[str, bool], BackstageCredentials[BackstagePrincipal]] = (
+            OrderedDict()
+        )
 
     async def authenticate(
         self, token: str, *, allow_limited_access: bool = False
     ) -> BackstageCredentials[BackstagePrincipal]:
-        """Verify ``token``; see :meth:`AuthService.authenticate`."""
+        """Verify ``token``; see :meth:`AuthService.authenticate`.
+
+        A refused token is logged (at most once per reason every 10 seconds),
+        naming the issuer and the reason.
+        """
         if not token:
             msg = "Illegal token: the token is empty"
             raise AuthenticationError(msg)
-        cached = self._verified.get(token)
+        cached = self._verified.get((token, allow_limited_access))
         if cached is not None:
             if cached.expires_at is not None and datetime.now(UTC) < cached.expires_at:
-                self._verified.move_to_end(token)
+                self._verified.move_to_end((token, allow_limited_access))
                 return cached
-            del self._verified[token]
+            del self._verified[(token, allow_limited_access)]
         try:
-            parsed = parse_compact(token)
-        except JwsFormatError:
-            parsed = None
-        if parsed is not None and self._plugin_tokens.is_plugin_token(parsed):
+            credentials = await self._authenticate(token, allow_limited_access)
+        except (AuthenticationError, NotAllowedError) as error:
+            self._log_refusal(error)
+            raise
+        if credentials.expires_at is not None:
+            self._verified[(token, allow_limited_access)] = credentials
+            if len(self._verified) > _VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return credentials
+
+    def _log_refusal(self, error: Exception) -> None:
+        if self._logger is None:
+            return
+        message = str(error)
+        now = time.monotonic()
+        last = self._refusals_logged.get(message)
+        if last is not None and now - last < _REFUSAL_LOG_INTERVAL:
+            return
+        if len(self._refusals_logged) > _VERIFIED_CACHE_SIZE:
+            self._refusals_logged.clear()
+        self._refusals_logged[message] = now
+        self._logger.warn(f"Refused a token sent to plugin '{self._plugin_id}': {message}")
+
+    async def _authenticate(
+        self, token: str, allow_limited_access: bool
+    ) -> BackstageCredentials[BackstagePrincipal]:
+        if self._plugin_tokens.is_plugin_token(token):
             verified = await self._plugin_tokens.verify(
-                parsed, own_plugin_id=self._plugin_id, discovery=self._discovery
+                token, own_plugin_id=self._plugin_id, discovery=self._discovery
             )
-            credentials: BackstageCredentials[BackstagePrincipal] = BackstageCredentials(
+            if verified.on_behalf_of is not None:
+                try:
+                    user = await self._user_tokens.verify(
+                        verified.on_behalf_of, discovery=self._discovery
+                    )
+                except AuthenticationError as error:
+                    msg = (
+                        f"Invalid user token in plugin token obo claim (from "
+                        f"'{verified.subject}'): {error}"
+                    )
+                    raise AuthenticationError(msg) from error
+                if user is None:
+                    msg = (
+                        f"Invalid user token in plugin token obo claim (from "
+                        f"'{verified.subject}'): it is not a user token"
+                    )
+                    raise AuthenticationError(msg)
+                return BackstageCredentials(
+                    principal=BackstageUserPrincipal(user_entity_ref=user.user_entity_ref),
+                    expires_at=user.expires_at,
+                    token=verified.on_behalf_of,
+                )
+            return BackstageCredentials(
                 principal=BackstageServicePrincipal(subject=verified.subject),
                 expires_at=verified.expires_at,
                 token=token,
             )
-            self._verified[token] = credentials
-            if len(self._verified) > _VERIFIED_CACHE_SIZE:
-                self._verified.popitem(last=False)
-            return credentials
-        entry = self._external_tokens.verify(token)
+        user = await self._user_tokens.verify(token, discovery=self._discovery)
+        if user is not None:
+            if user.limited and not allow_limited_access:
+                msg = (
+                    f"Illegal limited user token: plugin '{self._plugin_id}' accepts a "
+                    "limited user token only where limited access is allowed"
+                )
+                raise AuthenticationError(msg)
+            return BackstageCredentials(
+                principal=BackstageUserPrincipal(user_entity_ref=user.user_entity_ref),
+                expires_at=user.expires_at,
+                token=token,
+            )
+        entry = await self._external_tokens.verify(token)
         if entry is not None:
             restrictions = entry.access_restrictions
             if restrictions is not None and self._plugin_id not in restrictions.plugin_ids:
@@ -105,11 +178,12 @@ class DefaultAuthService:
                 principal=BackstageServicePrincipal(
                     subject=entry.subject, access_restrictions=restrictions
                 ),
+                expires_at=entry.expires_at,
                 token=token,
             )
         msg = (
-            f"Illegal token; plugin '{self._plugin_id}' accepts plugin service tokens "
-            "and the tokens in backend.auth.externalAccess"
+            f"Illegal token; plugin '{self._plugin_id}' accepts plugin service tokens, "
+            "user tokens of the auth backend and the tokens in backend.auth.externalAccess"
         )
         raise AuthenticationError(msg)
 
@@ -141,11 +215,27 @@ class DefaultAuthService:
         principal = on_behalf_of.principal
         if principal.type == "none" and self._disable_default_auth_policy:
             return PluginRequestToken(token="")
+        if principal.type == "user":
+            if not on_behalf_of.token:
+                msg = (
+                    f"User credentials is unexpectedly missing token (plugin "
+                    f"'{self._plugin_id}' calling '{target_plugin_id}' on behalf of "
+                    f"'{principal.user_entity_ref}')"
+                )
+                raise AuthenticationError(msg)
+            limited = create_limited_user_token(on_behalf_of.token)
+            token, _ = self._plugin_tokens.issue(
+                source_plugin_id=self._plugin_id,
+                target_plugin_id=target_plugin_id,
+                on_behalf_of=limited,
+            )
+            await self._publish_signing_key()
+            return PluginRequestToken(token=token)
         if principal.type != "service":
             msg = (
                 f"Refused to issue service token for credential type '{principal.type}' "
                 f"(plugin '{self._plugin_id}' calling '{target_plugin_id}'); only service "
-                "credentials can be forwarded"
+                "and user credentials can be forwarded"
             )
             raise AuthenticationError(msg)
         restrictions = principal.access_restrictions
@@ -164,14 +254,15 @@ class DefaultAuthService:
         token, _ = self._plugin_tokens.issue(
             source_plugin_id=self._plugin_id, target_plugin_id=target_plugin_id
         )
+        await self._publish_signing_key()
+        return PluginRequestToken(token=token)
+
+    async def _publish_signing_key(self) -> None:
         if self._key_publisher is not None:
             key = self._keys.signing_key()
             await self._key_publisher.publish(
-                key.kid,
-                public_jwk(key.kid, key.public_key),
-                self._keys.published_until(key).timestamp(),
+                key.kid, key.public_jwk, self._keys.published_until(key).timestamp()
             )
-        return PluginRequestToken(token=token)
 
     async def list_public_service_keys(self) -> dict[str, list[dict[str, str]]]:
         """Return the plugin's JWKS.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from di_backend.errors import ConfigError
 from di_backend.http._config_reading import read_listen_options
@@ -36,8 +37,29 @@ class DiscoveryEndpoint:
     external: str | None
 
     def covers(self, plugin_id: str) -> bool:
-        """Return whether the endpoint serves ``plugin_id``."""
+        """Return whether the endpoint lists ``plugin_id`` or ``*``."""
         return "*" in self.plugins or plugin_id in self.plugins
+
+
+def _encoded(plugin_id: str) -> str:
+    # JavaScript's encodeURIComponent, which Backstage applies to the plugin id.
+    return quote(plugin_id, safe="!*'()")
+
+
+def _resolve(template: str, plugin_id: str) -> str:
+    encoded = _encoded(plugin_id)
+    return _PLUGIN_ID.sub(lambda _: encoded, template)
+
+
+def _resolvers(endpoints: tuple[DiscoveryEndpoint, ...], *, external: bool) -> dict[str, str]:
+    """Template per plugin id (``*`` included); a later endpoint overrides an earlier one."""
+    resolvers: dict[str, str] = {}
+    for endpoint in endpoints:
+        template = endpoint.external if external else endpoint.internal
+        if template is not None:
+            for plugin_id in endpoint.plugins:
+                resolvers[plugin_id] = template
+    return resolvers
 
 
 def _template(value: object, where: str, *, external: bool) -> str:
@@ -100,6 +122,8 @@ class HostDiscovery:
       ``backend.baseUrl`` is not set);
     * ``discovery.endpoints: [{target, plugins}]`` sends the listed plugins elsewhere;
       ``target`` is a URL template with ``{{pluginId}}`` or ``{internal, external}``.
+      As in Backstage, an endpoint naming the plugin beats one listing ``*``, and
+      among those the last one wins; the plugin id is URL-encoded into the target.
 
     The endpoints are read again when the configuration changes.
     """
@@ -120,9 +144,14 @@ class HostDiscovery:
         self._config = config
         self._listen_address = listen_address or _default_listen(config)
         self._logger = logger
-        self._endpoints = _read_endpoints(config)
+        self._set_endpoints(_read_endpoints(config))
         self._base_url = self._read_base_url()
         config.subscribe(self._reload)
+
+    def _set_endpoints(self, endpoints: tuple[DiscoveryEndpoint, ...]) -> None:
+        self._endpoints = endpoints
+        self._internal = _resolvers(endpoints, external=False)
+        self._external = _resolvers(endpoints, external=True)
 
     def _read_base_url(self) -> str | None:
         base_url = self._config.get_optional_string("backend.baseUrl")
@@ -130,7 +159,7 @@ class HostDiscovery:
 
     def _reload(self) -> None:
         try:
-            self._endpoints = _read_endpoints(self._config)
+            self._set_endpoints(_read_endpoints(self._config))
             self._base_url = self._read_base_url()
         except ConfigError as error:
             if self._logger is not None:
@@ -138,20 +167,20 @@ class HostDiscovery:
 
     def _internal_default(self, plugin_id: str) -> str:
         host, port = self._listen_address()
-        return f"http://{display_host(host)}:{port}/api/{plugin_id}"
+        return f"http://{display_host(host)}:{port}/api/{_encoded(plugin_id)}"
 
     async def get_base_url(self, plugin_id: str) -> str:
         """Return the internal base URL of ``plugin_id``."""
-        for endpoint in self._endpoints:
-            if endpoint.covers(plugin_id) and endpoint.internal is not None:
-                return _PLUGIN_ID.sub(lambda _: plugin_id, endpoint.internal)
+        template = self._internal.get(plugin_id) or self._internal.get("*")
+        if template is not None:
+            return _resolve(template, plugin_id)
         return self._internal_default(plugin_id)
 
     async def get_external_base_url(self, plugin_id: str) -> str:
         """Return the external base URL of ``plugin_id``."""
-        for endpoint in self._endpoints:
-            if endpoint.covers(plugin_id) and endpoint.external is not None:
-                return _PLUGIN_ID.sub(lambda _: plugin_id, endpoint.external)
+        template = self._external.get(plugin_id) or self._external.get("*")
+        if template is not None:
+            return _resolve(template, plugin_id)
         if self._base_url is not None:
-            return f"{self._base_url}/api/{plugin_id}"
+            return f"{self._base_url}/api/{_encoded(plugin_id)}"
         return self._internal_default(plugin_id)

@@ -1,18 +1,44 @@
-"""External access tokens from ``backend.auth.externalAccess`` (the ``static`` type)."""
+"""External access tokens from ``backend.auth.externalAccess``: ``static``, ``legacy``, ``jwks``.
+
+As in Backstage: a ``static`` token is a fixed string of at least 8
+characters; a ``legacy`` token is an HS256 JWT with ``sub: backstage-server``
+signed with a base64 ``secret``; a ``jwks`` token is a JWT verified against a
+remote JWKS, optionally limited to ``algorithm``, ``issuer`` and ``audience``,
+and its principal is ``external:[<subjectPrefix>:]<sub>``. The old
+``backend.auth.keys`` list is read as ``legacy`` entries with the subject
+``external:backstage-plugin``.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import re
+import warnings
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from di_backend.errors import ConfigError
+from di_backend.http._jose import (
+    TokenRejectedError,
+    expiry,
+    unverified_claims,
+    unverified_header,
+    verify_hs256,
+    verify_token,
+)
 from di_backend.services import ConfigService
 from di_backend.services._credentials import ServiceAccessRestrictions
+
+if TYPE_CHECKING:
+    from di_backend.http._jwks_client import JwksCache
 
 __all__ = ["ExternalAccessEntry", "ExternalTokenHandler"]
 
 _KEY = "backend.auth.externalAccess"
+_OLD_KEY = "backend.auth.keys"
 _NON_SPACE = re.compile(r"^\S+$")
 
 
@@ -24,15 +50,37 @@ class ExternalAccessEntry:
         token: the secret (hidden from ``repr``).
         subject: the subject of the service principal the token stands for.
         access_restrictions: the plugins the token may reach, ``None`` for all.
+        expires_at: when a JWT-based token expires; ``None`` for static tokens.
 
     """
 
     token: str
     subject: str
     access_restrictions: ServiceAccessRestrictions | None = None
+    expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"ExternalAccessEntry(subject={self.subject!r}, token=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class _LegacyEntry:
+    secret: bytes
+    subject: str
+    access_restrictions: ServiceAccessRestrictions | None
+
+    def __repr__(self) -> str:
+        return f"_LegacyEntry(subject={self.subject!r}, secret=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class _JwksEntry:
+    url: str
+    algorithms: tuple[str, ...] | None
+    issuers: tuple[str, ...] | None
+    audiences: tuple[str, ...] | None
+    subject_prefix: str | None
+    access_restrictions: ServiceAccessRestrictions | None
 
 
 def _restrictions(entry: ConfigService, where: str) -> ServiceAccessRestrictions | None:
@@ -78,46 +126,183 @@ def _static_entry(entry: ConfigService, where: str) -> ExternalAccessEntry:
     )
 
 
-class ExternalTokenHandler:
-    """Recognise the static external access tokens of the configuration."""
+def _string_or_list(options: ConfigService, key: str) -> tuple[str, ...] | None:
+    if not options.has(key):
+        return None
+    raw = options.get_optional(key)
+    values = options.get_string_array(key) if isinstance(raw, list) else [options.get_string(key)]
+    split = [part for value in values for part in re.split(r"[ ,]", value) if part]
+    return tuple(dict.fromkeys(split)) or None
 
-    def __init__(self, entries: list[ExternalAccessEntry]) -> None:
-        """Accept the given tokens."""
+
+def _legacy_entry(
+    options: ConfigService, where: str, *, subject: str | None, entry: ConfigService
+) -> _LegacyEntry:
+    secret = options.get_string("secret")
+    subject = subject if subject is not None else options.get_string("subject")
+    if not _NON_SPACE.match(secret):
+        msg = f"Illegal secret, must be a valid base64 string (at '{where}.secret')"
+        raise ConfigError(msg)
+    try:
+        key = base64.b64decode(secret, validate=True)
+    except (binascii.Error, ValueError) as error:
+        msg = f"Illegal secret, must be a valid base64 string (at '{where}.secret')"
+        raise ConfigError(msg) from error
+    if not _NON_SPACE.match(subject):
+        msg = f"Illegal subject, must be a set of non-space characters (at '{where}.subject')"
+        raise ConfigError(msg)
+    return _LegacyEntry(
+        secret=key, subject=subject, access_restrictions=_restrictions(entry, where)
+    )
+
+
+def _jwks_entry(entry: ConfigService, where: str) -> _JwksEntry:
+    options = entry.get_config("options")
+    url = options.get_string("url")
+    if not _NON_SPACE.match(url) or not re.match(r"^https?://", url):
+        msg = (
+            f"Illegal JWKS URL, must be a set of non-space characters starting with "
+            f"http:// or https:// (at '{where}.options.url')"
+        )
+        raise ConfigError(msg)
+    return _JwksEntry(
+        url=url,
+        algorithms=_string_or_list(options, "algorithm"),
+        issuers=_string_or_list(options, "issuer"),
+        audiences=_string_or_list(options, "audience"),
+        subject_prefix=options.get_optional_string("subjectPrefix"),
+        access_restrictions=_restrictions(entry, where),
+    )
+
+
+class ExternalTokenHandler:
+    """Recognise the external access tokens of the configuration."""
+
+    def __init__(
+        self,
+        entries: list[ExternalAccessEntry],
+        *,
+        legacy: list[_LegacyEntry] | None = None,
+        jwks: list[_JwksEntry] | None = None,
+        jwks_cache: JwksCache | None = None,
+    ) -> None:
+        """Accept the given static tokens (and legacy and JWKS entries read from config)."""
         self._entries = list(entries)
+        self._legacy = list(legacy or [])
+        self._jwks = list(jwks or [])
+        self._jwks_cache = jwks_cache
 
     @classmethod
-    def from_config(cls, config: ConfigService) -> ExternalTokenHandler:
-        """Read ``backend.auth.externalAccess``.
+    def from_config(
+        cls, config: ConfigService, *, jwks_cache: JwksCache | None = None
+    ) -> ExternalTokenHandler:
+        """Read ``backend.auth.externalAccess`` (and the old ``backend.auth.keys``).
 
         Raises:
-            ConfigError: an unknown or unsupported ``type``, or a bad token or subject;
+            ConfigError: an unknown ``type``, or a bad token, secret, subject or URL;
                 the message names the config key.
 
         """
         entries: list[ExternalAccessEntry] = []
+        legacy: list[_LegacyEntry] = []
+        jwks: list[_JwksEntry] = []
         for index, entry in enumerate(config.get_optional_config_array(_KEY) or []):
             where = f"{_KEY}[{index}]"
             kind = entry.get_string("type")
             if kind == "static":
                 entries.append(_static_entry(entry, where))
-            elif kind in ("legacy", "jwks"):
-                msg = (
-                    f"Unsupported type '{kind}' in {_KEY} (at '{where}.type'): di_backend "
-                    "only implements 'static' external access tokens so far"
-                )
-                raise ConfigError(msg)
+            elif kind == "legacy":
+                options = entry.get_config("options")
+                legacy.append(_legacy_entry(options, f"{where}.options", subject=None, entry=entry))
+            elif kind == "jwks":
+                jwks.append(_jwks_entry(entry, where))
             else:
                 msg = (
                     f"Unknown type '{kind}' in {_KEY}, expected one of 'static', 'legacy', "
                     f"'jwks' (at '{where}.type')"
                 )
                 raise ConfigError(msg)
-        return cls(entries)
+        old = config.get_optional_config_array(_OLD_KEY) or []
+        if old:
+            warnings.warn(
+                f"{_OLD_KEY} is deprecated; use {_KEY} with type 'legacy' instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        for index, entry in enumerate(old):
+            where = f"{_OLD_KEY}[{index}]"
+            legacy.append(
+                _legacy_entry(entry, where, subject="external:backstage-plugin", entry=entry)
+            )
+        if jwks and jwks_cache is None:
+            from di_backend.http._jwks_client import JwksCache
 
-    def verify(self, token: str) -> ExternalAccessEntry | None:
-        """Return the entry whose token is ``token`` (compared in constant time), if any."""
+            jwks_cache = JwksCache()
+        return cls(entries, legacy=legacy, jwks=jwks, jwks_cache=jwks_cache)
+
+    async def verify(self, token: str) -> ExternalAccessEntry | None:
+        """Return what ``token`` stands for, or ``None`` when no entry accepts it.
+
+        Static tokens are compared in constant time; legacy and JWKS tokens are
+        verified with no clock leeway.
+        """
         found: ExternalAccessEntry | None = None
         for entry in self._entries:
             if hmac.compare_digest(entry.token.encode(), token.encode()):
                 found = entry
-        return found
+        if found is not None:
+            return found
+        header = unverified_header(token)
+        claims = unverified_claims(token)
+        if header is None or claims is None:
+            return None
+        if header.get("alg") == "HS256" and claims.get("sub") == "backstage-server":
+            if "aud" not in claims:
+                for legacy in self._legacy:
+                    try:
+                        verify_hs256(token, legacy.secret)
+                    except TokenRejectedError:
+                        continue
+                    return ExternalAccessEntry(
+                        token=token,
+                        subject=legacy.subject,
+                        access_restrictions=legacy.access_restrictions,
+                        expires_at=expiry(claims),
+                    )
+            return None
+        return await self._verify_jwks(token, header, claims)
+
+    async def _verify_jwks(
+        self, token: str, header: dict[str, object], claims: dict[str, object]
+    ) -> ExternalAccessEntry | None:
+        kid = header.get("kid")
+        if not self._jwks or self._jwks_cache is None or not isinstance(kid, str) or not kid:
+            return None
+        for entry in self._jwks:
+            try:
+                key = await self._jwks_cache.get_key(entry.url, kid)
+            except Exception:
+                continue
+            if key is None or (entry.algorithms and key.algorithm not in entry.algorithms):
+                continue
+            try:
+                verified = verify_token(
+                    token,
+                    key,
+                    issuer=None if entry.issuers is None else list(entry.issuers),
+                    audience=None if entry.audiences is None else list(entry.audiences),
+                    required=(),
+                )
+            except TokenRejectedError:
+                continue
+            sub = verified.get("sub")
+            if not isinstance(sub, str) or not sub:
+                continue
+            prefix = f"external:{entry.subject_prefix}:" if entry.subject_prefix else "external:"
+            return ExternalAccessEntry(
+                token=token,
+                subject=f"{prefix}{sub}",
+                access_restrictions=entry.access_restrictions,
+                expires_at=expiry(claims),
+            )
+        return None

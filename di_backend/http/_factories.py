@@ -25,6 +25,7 @@ from di_backend.http._plugin_tokens import PluginTokenHandler
 from di_backend.http._root_router import DefaultRootHttpRouter
 from di_backend.http._server import HttpServer
 from di_backend.http._static_keys import read_static_key_store
+from di_backend.http._user_info import DefaultUserInfoService
 from di_backend.services import (
     LifecycleService,
     LoggerService,
@@ -42,6 +43,7 @@ from di_backend.services._http import (
     RootHealthService,
     RootHttpRouterService,
 )
+from di_backend.services._user_info import UserInfoService
 
 __all__ = [
     "auth_factory",
@@ -51,6 +53,7 @@ __all__ = [
     "http_service_factories",
     "root_health_factory",
     "root_http_router_factory",
+    "user_info_factory",
 ]
 
 _DISABLE_POLICY = "backend.auth.dangerouslyDisableDefaultAuthPolicy"
@@ -158,7 +161,7 @@ def _auth_context(
     return AuthContext(
         keys=keys,
         plugin_tokens=PluginTokenHandler(keys, jwks),
-        external_tokens=ExternalTokenHandler.from_config(config),
+        external_tokens=ExternalTokenHandler.from_config(config, jwks_cache=jwks),
         disable_default_auth_policy=bool(config.get_optional_boolean(_DISABLE_POLICY)),
         key_store_type=key_store_type,
     )
@@ -169,6 +172,7 @@ def _auth(
     metadata: PluginMetadataService = inject(core_services.plugin_metadata),
     discovery: DiscoveryService = inject(core_services.discovery),
     database: DatabaseService = inject(core_services.database),
+    logger: LoggerService = inject(core_services.logger),
 ) -> AuthService:
     publisher = None
     if context.key_store_type == "database" and not uses_process_memory(database):
@@ -181,11 +185,12 @@ def _auth(
         discovery=discovery,
         disable_default_auth_policy=context.disable_default_auth_policy,
         key_publisher=publisher,
+        logger=logger,
     )
 
 
 auth_factory = create_service_factory(core_services.auth, _auth, create_root_context=_auth_context)
-"""Plugin service tokens signed with a per-process Ed25519 key, plus static external tokens.
+"""Backstage's tokens: plugin tokens (ES256), user tokens of the auth backend, external access.
 
 With ``backend.auth.pluginKeyStore.type: database`` (the default) the public keys
 go into each plugin's database, so replicas verify each other's tokens.
@@ -235,6 +240,14 @@ http_router_factory = create_service_factory(
 """Mount the plugin's router at ``/api/<plugin_id>``; created for every plugin."""
 
 
+def _user_info(discovery: DiscoveryService = inject(core_services.discovery)) -> UserInfoService:
+    return DefaultUserInfoService(discovery)
+
+
+user_info_factory = create_service_factory(core_services.user_info, _user_info)
+"""The user token's ``sub`` and ``ent``, or the auth backend's ``/v1/userinfo``."""
+
+
 http_service_factories: tuple[ServiceFactory[object], ...] = (
     root_health_factory,
     root_http_router_factory,
@@ -242,5 +255,6 @@ http_service_factories: tuple[ServiceFactory[object], ...] = (
     auth_factory,
     http_auth_factory,
     http_router_factory,
+    user_info_factory,
 )
 """Every default factory of this package, e.g. for ``create_specialized_backend``."""

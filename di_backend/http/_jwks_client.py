@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from di_backend.errors import describe_error
 from di_backend.http._errors import AuthenticationError
-from di_backend.http._jws import JwsFormatError, json_object, public_key_from_jwk
+from di_backend.http._jose import VerificationKey, json_object, key_from_jwk
 
 __all__ = ["JwksCache"]
 
@@ -25,7 +24,7 @@ def _now() -> datetime:
 @dataclass
 class _Entry:
     attempted_at: datetime  # the last fetch, successful or not
-    keys: dict[str, Ed25519PublicKey] = field(default_factory=dict[str, Ed25519PublicKey])
+    keys: dict[str, VerificationKey] = field(default_factory=dict[str, VerificationKey])
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     failure: str | None = None  # why the last attempt failed, if it did
     miss: str | None = None  # why the last lookup found no key without fetching
@@ -55,7 +54,7 @@ class JwksCache:
         self._entries: dict[str, _Entry] = {}
         self._client: httpx.AsyncClient | None = None
 
-    async def get_key(self, url: str, kid: str) -> Ed25519PublicKey | None:
+    async def get_key(self, url: str, kid: str) -> VerificationKey | None:
         """Return the key ``kid`` published at ``url``, fetching the JWKS if needed.
 
         Raises:
@@ -100,7 +99,7 @@ class JwksCache:
         entry = self._entries.get(url)
         return None if entry is None else entry.miss
 
-    async def _fetch(self, url: str) -> dict[str, Ed25519PublicKey]:
+    async def _fetch(self, url: str) -> dict[str, VerificationKey]:
         if self._client is None:
             # Never through a proxy from the environment: whoever runs it could serve keys.
             self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
@@ -111,7 +110,7 @@ class JwksCache:
         except (httpx.HTTPError, ValueError) as error:
             msg = f"Unable to fetch the public keys at {url}; caused by {describe_error(error)}"
             raise AuthenticationError(msg) from error
-        keys: dict[str, Ed25519PublicKey] = {}
+        keys: dict[str, VerificationKey] = {}
         jwks = json_object(document)
         items = None if jwks is None else jwks.get("keys")
         if not isinstance(items, list):
@@ -121,13 +120,9 @@ class JwksCache:
             jwk = json_object(entry)
             if jwk is None:
                 continue
-            kid = jwk.get("kid")
-            try:
-                key = public_key_from_jwk(jwk)
-            except JwsFormatError:
-                continue
-            if isinstance(kid, str):
-                keys[kid] = key
+            key = key_from_jwk(jwk)
+            if key is not None:
+                keys[key.kid] = key
         return keys
 
     async def aclose(self) -> None:

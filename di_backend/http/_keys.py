@@ -7,9 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from di_backend.http._jws import public_jwk
+from di_backend.http._jose import PrivateKey, generate_key, key_algorithm, public_jwk
 
 __all__ = ["KeyStore", "SigningKey"]
 
@@ -24,23 +22,28 @@ class SigningKey:
 
     Attributes:
         kid: the key id put in token headers and the JWKS.
-        private_key: the Ed25519 private key.
+        private_key: the private key (P-256 for ES256, Ed25519 for EdDSA).
         created_at: when the key was generated.
 
     """
 
     kid: str
-    private_key: Ed25519PrivateKey
+    private_key: PrivateKey
     created_at: datetime
 
     @property
-    def public_key(self) -> Ed25519PublicKey:
-        """The matching public key."""
-        return self.private_key.public_key()
+    def algorithm(self) -> str:
+        """The JWS algorithm the key signs with (``ES256`` or ``EdDSA``)."""
+        return key_algorithm(self.private_key)
+
+    @property
+    def public_jwk(self) -> dict[str, str]:
+        """The public JWK of the key, as published in the JWKS."""
+        return public_jwk(self.kid, self.private_key)
 
 
 class KeyStore:
-    """In-memory Ed25519 keys of one backend.
+    """In-memory signing keys of one backend (ES256 unless ``algorithm`` says ``EdDSA``).
 
     A key signs tokens for ``key_duration``; then a new key is generated. Old
     public keys stay published as long as tokens they signed can still be valid
@@ -52,9 +55,11 @@ class KeyStore:
         *,
         key_duration: timedelta = timedelta(hours=1),
         token_ttl: timedelta = timedelta(hours=1),
+        algorithm: str = "ES256",
         clock: Callable[[], datetime] = _now,
     ) -> None:
         """Create an empty store; the first key is generated on first use."""
+        self._algorithm = algorithm
         self._key_duration = key_duration
         self._token_ttl = token_ttl
         self._clock = clock
@@ -67,7 +72,7 @@ class KeyStore:
             self._keys.append(
                 SigningKey(
                     kid=str(uuid.uuid4()),
-                    private_key=Ed25519PrivateKey.generate(),
+                    private_key=generate_key(self._algorithm),
                     created_at=now,
                 )
             )
@@ -80,12 +85,12 @@ class KeyStore:
             -1:
         ]
 
-    def public_key(self, kid: str) -> Ed25519PublicKey | None:
-        """Return the public key with id ``kid`` if this store holds it."""
+    def public_jwk(self, kid: str) -> dict[str, str] | None:
+        """Return the public JWK with id ``kid`` if this store holds it."""
         self._prune(self._clock())
         for key in self._keys:
             if key.kid == kid:
-                return key.public_key
+                return key.public_jwk
         return None
 
     def published_until(self, key: SigningKey) -> datetime:
@@ -95,4 +100,4 @@ class KeyStore:
     def public_keys(self) -> dict[str, list[dict[str, str]]]:
         """Return the JWKS: ``{"keys": [...]}`` with every key that may still verify."""
         self.signing_key()
-        return {"keys": [public_jwk(key.kid, key.public_key) for key in self._keys]}
+        return {"keys": [key.public_jwk for key in self._keys]}

@@ -4,8 +4,8 @@ Every replica reads the same files, so each verifies every other's tokens
 without a database. The first key signs; every key's public key is
 published. As Backstage reads them: ``static.keys[]`` with ``publicKeyFile``,
 ``privateKeyFile`` (needed for the first key only), ``keyId`` and
-``algorithm``. di_backend signs with EdDSA (Ed25519) keys, so ``algorithm``
-must be ``EdDSA`` for now.
+``algorithm`` (``ES256``, the default, for P-256 keys; ``EdDSA`` for
+Ed25519 keys: unlike Backstage, di_backend also signs with those).
 """
 
 from __future__ import annotations
@@ -13,11 +13,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ec import (
+    SECP256R1,
+    EllipticCurvePrivateKey,
+    EllipticCurvePublicKey,
+)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from di_backend.errors import ConfigError, ConfigKeyError
-from di_backend.http._jws import ALGORITHM, public_jwk
+from di_backend.http._jose import SIGNING_ALGORITHMS, PrivateKey, public_jwk
 from di_backend.http._keys import KeyStore, SigningKey
 from di_backend.services import ConfigService
 
@@ -29,7 +34,7 @@ _KEY = "backend.auth.pluginKeyStore.static.keys"
 class StaticKeyStore(KeyStore):
     """Fixed keys: the first signs, all verify and are published; nothing rotates."""
 
-    def __init__(self, signing: SigningKey, public: list[tuple[str, Ed25519PublicKey]]) -> None:
+    def __init__(self, signing: SigningKey, public: list[dict[str, str]]) -> None:
         super().__init__()
         self._signing = signing
         self._public = public
@@ -38,13 +43,24 @@ class StaticKeyStore(KeyStore):
         """The first configured key."""
         return self._signing
 
-    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+    def public_jwk(self, kid: str) -> dict[str, str] | None:
         """The configured public key with id ``kid``."""
-        return next((key for key_id, key in self._public if key_id == kid), None)
+        return next((jwk for jwk in self._public if jwk["kid"] == kid), None)
 
     def public_keys(self) -> dict[str, list[dict[str, str]]]:
         """Every configured public key."""
-        return {"keys": [public_jwk(kid, key) for kid, key in self._public]}
+        return {"keys": list(self._public)}
+
+
+_KEY_KINDS = {"ES256": "a P-256 (ES256)", "EdDSA": "an Ed25519 (EdDSA)"}
+
+
+def _fits(key: object, algorithm: str) -> bool:
+    if algorithm == "EdDSA":
+        return isinstance(key, Ed25519PrivateKey | Ed25519PublicKey)
+    if isinstance(key, EllipticCurvePrivateKey | EllipticCurvePublicKey):
+        return isinstance(key.curve, SECP256R1)
+    return False
 
 
 def _read(path_value: str, where: str) -> bytes:
@@ -60,8 +76,8 @@ def read_static_key_store(config: ConfigService) -> StaticKeyStore:
 
     Raises:
         ConfigError: a missing or empty list, a missing field, an unreadable file,
-            a file that is not an Ed25519 PEM key, or an algorithm other than EdDSA;
-            each names the key and the file.
+            a file that is not a PEM key of the algorithm, or an algorithm other than
+            ES256 and EdDSA; each names the key and the file.
     """
     entries = config.get_optional_config_array(_KEY) if config.has(_KEY) else None
     if not entries:
@@ -70,18 +86,18 @@ def read_static_key_store(config: ConfigService) -> StaticKeyStore:
             "least one key (publicKeyFile, privateKeyFile, keyId)"
         )
         raise ConfigKeyError(msg)
-    public: list[tuple[str, Ed25519PublicKey]] = []
+    public: list[dict[str, str]] = []
     signing: SigningKey | None = None
     for index, entry in enumerate(entries):
         where = f"{_KEY}[{index}]"
         algorithm = entry.get_optional_string("algorithm") or "ES256"
-        if algorithm != ALGORITHM:
+        if algorithm not in SIGNING_ALGORITHMS:
             msg = (
-                f"Unsupported algorithm '{algorithm}' at '{where}.algorithm': di_backend signs "
-                f"service tokens with {ALGORITHM} (Ed25519) keys so far; set algorithm: "
-                f"{ALGORITHM} and use Ed25519 key files"
+                f"Unsupported algorithm '{algorithm}' at '{where}.algorithm', expected one of "
+                + ", ".join(f"'{name}'" for name in SIGNING_ALGORITHMS)
             )
             raise ConfigError(msg)
+        kind = _KEY_KINDS[algorithm]
         kid = entry.get_string("keyId")
         public_file = entry.get_string("publicKeyFile")
         public_pem = _read(public_file, f"{where}.publicKeyFile")
@@ -90,13 +106,15 @@ def read_static_key_store(config: ConfigService) -> StaticKeyStore:
         except ValueError as error:
             msg = f"The key file '{public_file}' (at '{where}.publicKeyFile') is not a PEM key"
             raise ConfigError(msg) from error
-        if not isinstance(public_key, Ed25519PublicKey):
+        if not _fits(public_key, algorithm) or not isinstance(
+            public_key, Ed25519PublicKey | EllipticCurvePublicKey
+        ):
             msg = (
-                f"The key file '{public_file}' (at '{where}.publicKeyFile') is not an "
-                "Ed25519 public key"
+                f"The key file '{public_file}' (at '{where}.publicKeyFile') is not "
+                f"{kind} public key, as algorithm '{algorithm}' needs"
             )
             raise ConfigError(msg)
-        public.append((kid, public_key))
+        public.append(public_jwk(kid, public_key))
         if index == 0:
             private_file = entry.get_string("privateKeyFile")
             private_pem = _read(private_file, f"{where}.privateKeyFile")
@@ -108,12 +126,15 @@ def read_static_key_store(config: ConfigService) -> StaticKeyStore:
                     "unencrypted PEM private key"
                 )
                 raise ConfigError(msg) from error
-            if not isinstance(private_key, Ed25519PrivateKey):
+            if not _fits(private_key, algorithm) or not isinstance(
+                private_key, Ed25519PrivateKey | EllipticCurvePrivateKey
+            ):
                 msg = (
-                    f"The key file '{private_file}' (at '{where}.privateKeyFile') is not an "
-                    "Ed25519 private key"
+                    f"The key file '{private_file}' (at '{where}.privateKeyFile') is not "
+                    f"{kind} private key, as algorithm '{algorithm}' needs"
                 )
                 raise ConfigError(msg)
-            signing = SigningKey(kid=kid, private_key=private_key, created_at=datetime.now(UTC))
+            signing_private: PrivateKey = private_key
+            signing = SigningKey(kid=kid, private_key=signing_private, created_at=datetime.now(UTC))
     assert signing is not None
     return StaticKeyStore(signing, public)

@@ -50,6 +50,7 @@ from di_backend.services._scheduler import (
     TaskScheduleDefinition,
     TaskScope,
 )
+from di_backend.services._user_info import BackstageUserInfo, UserInfoService
 
 __all__ = [
     "AuthPolicyAllow",
@@ -58,6 +59,7 @@ __all__ = [
     "BackstageNonePrincipal",
     "BackstagePrincipal",
     "BackstageServicePrincipal",
+    "BackstageUserInfo",
     "BackstageUserPrincipal",
     "DiscoveryService",
     "HealthCheckResult",
@@ -83,6 +85,7 @@ __all__ = [
     "RootLifecycleController",
     "RootLifecycleService",
     "RootLoggerService",
+    "UserInfoService",
     # data services
     "AbortSignal",
     "CacheService",

@@ -30,6 +30,7 @@ from di_backend.testing._mock_http import MockDiscovery
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import LogEntry, LogLevel, MockLogger, MockLogLevel
 from di_backend.testing._mock_services import mock_services
+from di_backend.testing._mock_user_info import MockUserInfo
 from di_backend.testing._servers import ServerInfo, find_postgres, find_redis, free_port
 from di_backend.testing._starters import AsyncTestBackends, SyncTestBackends
 from di_backend.testing._test_backend import (
@@ -76,6 +77,7 @@ __all__ = [
     "MockLifecycle",
     "MockRootInstanceMetadata",
     "MockDiscovery",
+    "MockUserInfo",
     "MockAuth",
     "MockHttpAuth",
     "LimitedUserToken",

@@ -33,8 +33,9 @@ from di_backend.services import (
     RootLifecycleService,
     RootLoggerService,
     SchedulerService,
+    UserInfoService,
 )
-from di_backend.testing import _mock_data, _mock_http
+from di_backend.testing import _mock_data, _mock_http, _mock_user_info
 from di_backend.testing._fakes import MockLifecycle, MockRootInstanceMetadata, MockRootLifecycle
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import MockLogger, MockLogLevel
@@ -283,6 +284,17 @@ class mock_services:
     ``default_credentials`` defaults to ``mock_credentials.user()``, as in
     Backstage; send ``mock_credentials.none.header()`` (or pass
     ``default_credentials=mock_credentials.none()``) for anonymous requests.
+    """
+
+    user_info: Final = MockServiceEntry(
+        core_services.user_info,
+        UserInfoService,
+        _mock_user_info.user_info,
+        _mock_user_info.user_info_factory,
+    )
+    """A :class:`MockUserInfo`: the user from the credentials; ownership the user alone.
+
+    ``ownership_entity_refs=[...]`` gives every user those refs instead.
     """
 
     # -- data services ------------------------------------------------------------------

@@ -103,10 +103,15 @@ def _static(*keys: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def test_static_keys_sign_with_the_first_and_verify_on_every_backend(tmp_path: Path) -> None:
-    """Two backends reading the same PEM files accept each other's tokens with no fetch."""
-    first_key = {**_write_keys(tmp_path, "key-1"), "algorithm": "EdDSA"}
-    second_key = {**_write_keys(tmp_path, "key-2"), "algorithm": "EdDSA"}
+@pytest.mark.parametrize("algorithm", ["ES256", "EdDSA"])
+async def test_static_keys_sign_with_the_first_and_verify_on_every_backend(
+    tmp_path: Path, algorithm: str
+) -> None:
+    """Two backends reading the same PEM files (P-256 or Ed25519) accept each other's tokens."""
+    key: Any = ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256" else None
+    other: Any = ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256" else None
+    first_key = {**_write_keys(tmp_path, "key-1", key), "algorithm": algorithm}
+    second_key = {**_write_keys(tmp_path, "key-2", other), "algorithm": algorithm}
     second_key.pop("privateKeyFile")  # only the first key needs its private half
     config = _static(first_key, second_key)
     issued: list[str] = []
@@ -127,7 +132,7 @@ async def test_static_keys_sign_with_the_first_and_verify_on_every_backend(tmp_p
         backend = await backend_with(config, plugin("keys", init), extra=[auth_factory])
         await backend.stop()
     header = json.loads(base64.urlsafe_b64decode(issued[0].split(".")[0] + "=="))
-    assert header["kid"] == "key-1"
+    assert (header["kid"], header["alg"]) == ("key-1", algorithm)
     assert accepted == ["plugin:keys"]
 
 
@@ -135,17 +140,19 @@ async def test_static_keys_sign_with_the_first_and_verify_on_every_backend(tmp_p
     ("change", "message"),
     [
         ("no-keys", "Missing required config value at 'backend.auth.pluginKeyStore.static.keys'"),
+        ("default-algorithm", "is not a P-256 (ES256) public key, as algorithm 'ES256' needs"),
         (
-            "default-algorithm",
-            "Unsupported algorithm 'ES256' at "
-            "'backend.auth.pluginKeyStore.static.keys[0].algorithm'",
+            "rs256",
+            "Unsupported algorithm 'RS256' at "
+            "'backend.auth.pluginKeyStore.static.keys[0].algorithm', expected one of 'ES256', "
+            "'EdDSA'",
         ),
         (
             "missing-file",
             "Unable to read the key file '/nonexistent/key.pem' "
             "(at 'backend.auth.pluginKeyStore.static.keys[0].publicKeyFile')",
         ),
-        ("ec-key", "is not an Ed25519 public key"),
+        ("ec-key", "is not an Ed25519 (EdDSA) public key"),
         ("not-pem", "is not a PEM key"),
     ],
 )
@@ -156,6 +163,8 @@ def test_bad_static_keys_name_the_key_and_the_file(
     entry: dict[str, str] = {**_write_keys(tmp_path, "k"), "algorithm": "EdDSA"}
     if change == "default-algorithm":
         entry.pop("algorithm")
+    elif change == "rs256":
+        entry["algorithm"] = "RS256"
     elif change == "missing-file":
         entry["publicKeyFile"] = "/nonexistent/key.pem"
     elif change == "ec-key":

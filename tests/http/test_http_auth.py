@@ -11,8 +11,10 @@ from http_support import (
     BackendMaker,
     MiniBackend,
     MiniPlugin,
+    b64url,
     fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    resign,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -33,7 +35,7 @@ from di_backend.http import (
     PluginTokenHandler,
     ServiceAccessRestrictions,
 )
-from di_backend.http._jws import b64url_encode, parse_compact
+from di_backend.http._jose import unverified_claims, unverified_header
 from di_backend.services import JsonValue
 
 STATIC: dict[str, JsonValue] = {
@@ -88,18 +90,19 @@ class TestServiceTokens:
     async def test_tokens_carry_source_target_key_id_and_a_short_expiry(
         self, make_backend: BackendMaker
     ) -> None:
-        """A token is an EdDSA JWS with kid, sub 'plugin:<source>', aud '<target>', 1 h exp."""
+        """A token is Backstage's: ES256 JWS with kid, sub '<source>', aud '<target>', 1 h exp."""
         backend = await make_backend()
         token = await _token(backend.add_plugin("ping"), "pong")
-        parsed = parse_compact(token)
-        assert parsed.header == {
+        assert unverified_header(token) == {
             "typ": "vnd.backstage.plugin",
             "kid": backend.keys.signing_key().kid,
-            "alg": "EdDSA",
+            "alg": "ES256",
         }
-        assert parsed.payload["sub"] == "plugin:ping"
-        assert parsed.payload["aud"] == "pong"
-        issued, expires = parsed.payload["iat"], parsed.payload["exp"]
+        claims = unverified_claims(token)
+        assert claims is not None
+        assert claims["sub"] == "ping"
+        assert claims["aud"] == "pong"
+        issued, expires = claims["iat"], claims["exp"]
         assert isinstance(issued, int)
         assert isinstance(expires, int)
         assert expires - issued == 3600
@@ -131,7 +134,7 @@ class TestServiceTokens:
         backend = await make_backend()
         token = await _token(backend.add_plugin("ping"), "pong")
         header, _, signature = token.split(".")
-        forged_claims = b64url_encode(b'{"sub":"plugin:admin","aud":"pong","exp":9999999999}')
+        forged_claims = b64url(b'{"sub":"admin","aud":"pong","iat":1,"exp":9999999999}')
         with pytest.raises(AuthenticationError, match="does not verify"):
             await backend.add_plugin("pong").auth.authenticate(
                 f"{header}.{forged_claims}.{signature}"
@@ -140,11 +143,11 @@ class TestServiceTokens:
     @pytest.mark.parametrize(
         ("exp", "reason"),
         [
-            ("Infinity", "Illegal token"),
-            ("NaN", "Illegal token"),
-            ("1e400", "has an invalid expiry"),
-            ("99999999999999999999", "has an invalid expiry"),
-            ("-1", "has an invalid expiry"),
+            ("Infinity", "the claims are not a JSON object"),
+            ("NaN", "the claims are not a JSON object"),
+            ("1e400", "has no valid expiry"),
+            ("99999999999999999999", "has no valid expiry"),
+            ("-1", "has no valid expiry"),
         ],
     )
     async def test_malformed_expiries_are_a_401_not_a_500(
@@ -153,13 +156,13 @@ class TestServiceTokens:
         """An ``exp`` of Infinity, NaN, a huge or a negative number is refused as a bad token."""
         backend = await make_backend()
         token = await _token(backend.add_plugin("ping"), "pong")
-        header, _, signature = token.split(".")
-        claims = b64url_encode(f'{{"sub":"plugin:ping","aud":"pong","exp":{exp}}}'.encode())
+        claims = f'{{"sub":"ping","aud":"pong","iat":1,"exp":{exp}}}'.encode()
+        forged = resign(token, claims, backend.keys.signing_key().private_key)
         with pytest.raises(AuthenticationError, match=reason):
-            await backend.add_plugin("pong").auth.authenticate(f"{header}.{claims}.{signature}")
+            await backend.add_plugin("pong").auth.authenticate(forged)
 
     async def test_expired_tokens_are_refused(self, make_backend: BackendMaker) -> None:
-        """A token past its expiry (plus leeway) is refused with the expiry time."""
+        """A token past its expiry is refused with the expiry time (no leeway)."""
         backend = await make_backend()
         past = datetime(2020, 1, 1, tzinfo=UTC)
         old_issuer = PluginTokenHandler(backend.keys, JwksCache(), clock=lambda: past)
@@ -178,7 +181,7 @@ class TestServiceTokens:
         backend.add_plugin("ping")
         rogue = PluginTokenHandler(KeyStore(), JwksCache())
         token, _ = rogue.issue(source_plugin_id="ping", target_plugin_id="pong")
-        kid = parse_compact(token).header["kid"]
+        kid = (unverified_header(token) or {})["kid"]
         with pytest.raises(
             AuthenticationError,
             match=re.escape(
@@ -218,14 +221,16 @@ class TestServiceTokens:
         )
         assert token.token == ""
 
-    async def test_user_credentials_cannot_be_forwarded(self, make_backend: BackendMaker) -> None:
-        """User credentials are refused: there is no user-token issuer to delegate to."""
+    async def test_user_credentials_without_a_token_cannot_be_forwarded(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """User credentials with no token behind them cannot become an ``obo`` claim."""
         backend = await make_backend()
         auth = backend.add_plugin("ping").auth
         user = BackstageCredentials(principal=BackstageUserPrincipal("user:default/jane"))
         with pytest.raises(
             AuthenticationError,
-            match=re.escape("Refused to issue service token for credential type 'user'"),
+            match=re.escape("User credentials is unexpectedly missing token (plugin 'ping'"),
         ):
             await auth.get_plugin_request_token(on_behalf_of=user, target_plugin_id="pong")
 
@@ -328,8 +333,14 @@ class TestExternalAccess:
                 "'static', 'legacy', 'jwks' (at 'backend.auth.externalAccess[0].type')",
             ),
             (
-                {"type": "legacy", "options": {"secret": "x"}},
-                "Unsupported type 'legacy' in backend.auth.externalAccess",
+                {"type": "legacy", "options": {"secret": "not base64!", "subject": "s"}},
+                "Illegal secret, must be a valid base64 string "
+                "(at 'backend.auth.externalAccess[0].options.secret')",
+            ),
+            (
+                {"type": "jwks", "options": {"url": "ftp://example.com/jwks"}},
+                "Illegal JWKS URL, must be a set of non-space characters starting with "
+                "http:// or https:// (at 'backend.auth.externalAccess[0].options.url')",
             ),
             (
                 {"type": "static", "options": {"token": "short", "subject": "s"}},
@@ -345,7 +356,7 @@ class TestExternalAccess:
                 "Illegal subject, must be a set of non-space characters",
             ),
         ],
-        ids=["unknown", "legacy", "short", "spaces", "subject"],
+        ids=["unknown", "legacy", "jwks", "short", "spaces", "subject"],
     )
     def test_bad_entries_are_refused(self, entry: dict[str, JsonValue], message: str) -> None:
         """Malformed externalAccess entries fail with Backstage's message and the key."""
@@ -353,9 +364,9 @@ class TestExternalAccess:
         with pytest.raises(ConfigError, match=re.escape(message)):
             ExternalTokenHandler.from_config(config)
 
-    def test_static_entries_hide_their_token(self) -> None:
+    async def test_static_entries_hide_their_token(self) -> None:
         """The repr of a configured token never shows the secret."""
         handler = ExternalTokenHandler.from_config(ObservableConfig(STATIC))
-        entry = handler.verify("curl-secret-1")
+        entry = await handler.verify("curl-secret-1")
         assert entry is not None
         assert "curl-secret-1" not in repr(entry)

@@ -57,6 +57,41 @@ class TestDefaults:
         assert await discovery.get_external_base_url("todo") == "http://127.0.0.1:5000/api/todo"
 
 
+class TestPrecedence:
+    async def test_a_named_plugin_beats_the_wildcard(self) -> None:
+        """An endpoint listing the plugin wins over an earlier or later ``*`` endpoint."""
+        for order in (1, -1):
+            both: list[JsonValue] = [
+                {"target": "http://star/api/{{pluginId}}", "plugins": ["*"]},
+                {"target": "http://named/api/{{pluginId}}", "plugins": ["todo"]},
+            ]
+            endpoints = both[::order]
+            discovery = _discovery({"discovery": {"endpoints": endpoints}})
+            assert await discovery.get_base_url("todo") == "http://named/api/todo"
+            assert await discovery.get_base_url("other") == "http://star/api/other"
+
+    async def test_the_last_matching_endpoint_wins(self) -> None:
+        """Among endpoints listing the same plugin, the last one is used, as in Backstage."""
+        endpoints: list[JsonValue] = [
+            {"target": "http://first/api/{{pluginId}}", "plugins": ["todo"]},
+            {"target": "http://second/api/{{pluginId}}", "plugins": ["todo"]},
+            {"target": "http://star-1/{{pluginId}}", "plugins": ["*"]},
+            {"target": "http://star-2/{{pluginId}}", "plugins": ["*"]},
+        ]
+        discovery = _discovery({"discovery": {"endpoints": endpoints}})
+        assert await discovery.get_base_url("todo") == "http://second/api/todo"
+        assert await discovery.get_external_base_url("todo") == "http://second/api/todo"
+        assert await discovery.get_base_url("x") == "http://star-2/x"
+
+    async def test_plugin_ids_are_url_encoded(self) -> None:
+        """The plugin id goes into targets and default URLs as encodeURIComponent writes it."""
+        endpoints: list[JsonValue] = [{"target": "http://h/api/{{pluginId}}", "plugins": ["*"]}]
+        discovery = _discovery({"discovery": {"endpoints": endpoints}})
+        assert await discovery.get_base_url("a b/c") == "http://h/api/a%20b%2Fc"
+        plain = _discovery({}, port=1)
+        assert await plain.get_base_url("a/b") == "http://127.0.0.1:1/api/a%2Fb"
+
+
 class TestEndpoints:
     async def test_listed_plugins_go_to_the_target(self) -> None:
         """A string target with {{pluginId}} serves the listed plugins, others stay local."""

@@ -17,7 +17,6 @@ from http_support import (
 from di_backend.http import ListenOptions
 from di_backend.http._errors import AuthenticationError
 from di_backend.http._jwks_client import JwksCache
-from di_backend.http._jws import ParsedJws
 from di_backend.http._keys import KeyStore
 from di_backend.http._plugin_tokens import PluginTokenHandler, VerifiedPluginToken
 from di_backend.http._server import _bind
@@ -77,10 +76,10 @@ class _CountingTokens(PluginTokenHandler):
     calls = 0
 
     async def verify(
-        self, parsed: ParsedJws, *, own_plugin_id: str, discovery: DiscoveryService
+        self, token: str, *, own_plugin_id: str, discovery: DiscoveryService
     ) -> VerifiedPluginToken:
         type(self).calls += 1
-        return await super().verify(parsed, own_plugin_id=own_plugin_id, discovery=discovery)
+        return await super().verify(token, own_plugin_id=own_plugin_id, discovery=discovery)
 
 
 class TestVerificationCache:
@@ -113,7 +112,7 @@ class TestVerificationCache:
             expires_at=datetime.now(UTC) - timedelta(seconds=1),
             token=token,
         )
-        pong._verified[token] = stale
+        pong._verified[(token, False)] = stale
         fresh = await pong.authenticate(token)
         assert _CountingTokens.calls == 1
         assert fresh.principal.subject == "plugin:ping"
@@ -125,12 +124,13 @@ class TestVerificationCache:
         valid, _ = backend.tokens.issue(source_plugin_id="ping", target_plugin_id="pong")
         header, payload, signature = valid.split(".")
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        claims["sub"] = "plugin:evil"
+        claims["sub"] = "evil"
         forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
         token = f"{header}.{forged_payload.decode()}.{signature}"
         for _ in range(2):
             with pytest.raises(
-                AuthenticationError, match="the signature of the token from plugin 'evil'"
+                AuthenticationError,
+                match="the token from plugin 'evil' does not verify: the signature",
             ):
                 await pong.authenticate(token)
-        assert token not in pong._verified
+        assert (token, False) not in pong._verified

@@ -99,8 +99,8 @@ class TestMounting:
         assert response.status_code == 200
         keys = response.json()["keys"]
         assert len(keys) == 1
-        assert keys[0]["kty"] == "OKP"
-        assert keys[0]["crv"] == "Ed25519"
+        assert keys[0]["kty"] == "EC"
+        assert keys[0]["crv"] == "P-256"
         assert keys[0]["kid"] == backend.keys.signing_key().kid
 
 

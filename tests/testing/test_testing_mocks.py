@@ -25,6 +25,7 @@ from di_backend.testing import (
     MockRootLifecycle,
     ServiceFactoryTester,
     ServiceMock,
+    mock_credentials,
     mock_services,
     start_test_backend,
 )
@@ -347,3 +348,22 @@ def test_mocks_are_typed_as_the_service() -> None:
     service: LoggerService = logger
     service.info("typed")
     logger.info.assert_called_once_with("typed")
+
+
+class TestUserInfoMock:
+    async def test_the_user_owns_themselves_unless_told_otherwise(self) -> None:
+        """``mock_services.user_info()`` answers the user alone, or the refs it was given."""
+        user = mock_credentials.user("user:default/jane")
+        plain = await mock_services.user_info().get_user_info(user)
+        assert plain.ownership_entity_refs == ("user:default/jane",)
+        told = mock_services.user_info(ownership_entity_refs=["group:default/a"])
+        info = await told.get_user_info(user)
+        assert (info.user_entity_ref, info.ownership_entity_refs) == (
+            "user:default/jane",
+            ("group:default/a",),
+        )
+
+    async def test_service_credentials_are_refused(self) -> None:
+        """Service credentials have no user info, as in Backstage's mock."""
+        with pytest.raises(ValueError, match="Only user credentials are supported"):
+            await mock_services.user_info().get_user_info(mock_credentials.service())
