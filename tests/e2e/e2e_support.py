@@ -94,13 +94,17 @@ class BackendProcess:
         stderr = self.stderr_path.read_text(encoding="utf-8")
         return f"--- {self.name} stdout\n{stdout}--- {self.name} stderr\n{stderr}"
 
-    def wait_until_ready(self) -> dict[str, object]:
+    def wait_until_ready(self, *, timeout: float = WAIT, summary: bool = True) -> dict[str, object]:
         """Poll readiness until 200, then return the startup summary log record.
 
+        With ``summary=False`` (a process that is not di_backend) return ``{}`` as
+        soon as readiness answers 200.
+
         Raises:
-            AssertionError: the process ended, or :data:`WAIT` passed first.
+            AssertionError: the process ended, or ``timeout`` (default :data:`WAIT`)
+                passed first.
         """
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + timeout
         with httpx.Client(timeout=httpx.Timeout(1.0), trust_env=False) as http:
             while True:
                 if self.process.poll() is not None:
@@ -111,15 +115,18 @@ class BackendProcess:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"{self.name} not ready within {WAIT}s\n{self.output()}")
+                    raise AssertionError(
+                        f"{self.name} not ready within {timeout}s\n{self.output()}"
+                    )
                 time.sleep(0.05)
-        while True:  # the summary is logged right after readiness turns 200
+        while summary:  # the summary is logged right after readiness turns 200
             for record in self.records():
                 if str(record.get("message", "")).startswith("Backend started in"):
                     return record
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.name} logged no summary\n{self.output()}")
             time.sleep(0.05)
+        return {}
 
     def stop(self) -> int:
         """Send SIGTERM and return the exit code (the wait is bounded by :data:`WAIT`)."""
