@@ -33,6 +33,7 @@ from di_backend.http._factories import (
     http_service_factories,
     root_health_factory,
     root_http_router_factory,
+    user_info_factory,
 )
 from di_backend.http._health import DefaultRootHealthService
 from di_backend.http._http_auth import DefaultHttpAuthService
@@ -71,6 +72,7 @@ __all__ = [
     "auth_factory",
     "discovery_factory",
     "http_auth_factory",
+    "user_info_factory",
     "http_router_factory",
     "http_service_factories",
     "core_services",

@@ -37,6 +37,7 @@ __all__ = [
     "json_object",
     "key_from_jwk",
     "public_jwk",
+    "sign_raw",
     "sign_token",
     "unverified_claims",
     "unverified_header",
@@ -261,3 +262,12 @@ def verify_hs256(token: str, secret: bytes) -> dict[str, object]:
         )
     except jwt.PyJWTError as error:
         raise TokenRejectedError(str(error).rstrip(".")) from error
+
+
+def sign_raw(signing_input: bytes, key: EllipticCurvePrivateKey) -> bytes:
+    """The raw ES256 signature (``r || s``) of ``signing_input``, as a JWS carries it.
+
+    For callers that must control the exact header and payload bytes (the test
+    issuer of Backstage-format user tokens).
+    """
+    return ECAlgorithm(ECAlgorithm.SHA256).sign(signing_input, key)

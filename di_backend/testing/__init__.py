@@ -42,6 +42,7 @@ from di_backend.testing._test_backend import (
 )
 from di_backend.testing._test_databases import TestCaches, TestDatabases, require_server
 from di_backend.testing._test_server import http_client, server_url, sync_http_client
+from di_backend.testing._user_tokens import UserTokenIssuer
 
 __all__ = [
     # test backends
@@ -78,6 +79,7 @@ __all__ = [
     "MockRootInstanceMetadata",
     "MockDiscovery",
     "MockUserInfo",
+    "UserTokenIssuer",
     "MockAuth",
     "MockHttpAuth",
     "LimitedUserToken",

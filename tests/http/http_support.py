@@ -7,8 +7,6 @@ Test modules import the ``make_backend`` fixture from here (``tests/http`` has n
 from __future__ import annotations
 
 import base64
-import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,11 +15,6 @@ from typing import Protocol
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, Router
 
 from di_backend.config import ObservableConfig
 from di_backend.http import (
@@ -40,14 +33,12 @@ from di_backend.http import (
     ListenOptions,
     PluginTokenHandler,
 )
-from di_backend.http._http_auth import bearer_token
 from di_backend.http._jose import (
     PrivateKey,
-    public_jwk,
-    unverified_claims,
     unverified_header,
 )
 from di_backend.services import JsonValue
+from di_backend.testing import MockLogger, UserTokenIssuer
 
 LOOPBACK = "127.0.0.1"
 
@@ -102,6 +93,7 @@ class MiniBackend:
         self.jwks = JwksCache()
         self.tokens = PluginTokenHandler(self.keys, self.jwks)
         self.external = ExternalTokenHandler.from_config(self.config)
+        self.logger = MockLogger()
         self.pause_timeout = pause_timeout
         self.plugins: dict[str, MiniPlugin] = {}
         self._discovery: HostDiscovery | None = None
@@ -127,6 +119,7 @@ class MiniBackend:
             plugin_tokens=self.tokens,
             external_tokens=self.external,
             discovery=self.discovery,
+            logger=self.logger.child(plugin=plugin_id),
         )
         http_auth = DefaultHttpAuthService(auth)
         gate = LifecycleGate(plugin_id, self.pause_timeout)
@@ -195,76 +188,9 @@ async def make_backend_fixture() -> AsyncIterator[BackendMaker]:
         await backend.stop()
 
 
-class UserTokenIssuer:
-    """Mints user tokens exactly as Backstage's auth backend does (``issueUserToken``).
-
-    The header is ``{typ: vnd.backstage.user, alg: ES256, kid}``; the claims
-    ``iss, sub, ent, aud: backstage, iat, exp, uip``, where ``uip`` is the
-    signature of the limited user token ``{typ, alg, kid}.{sub, iat, exp}``.
-    :meth:`serve` publishes the keys as plugin ``auth`` of a mini backend, at
-    ``/.well-known/jwks.json``, with ``/v1/userinfo`` beside them. The
-    interop tests check the same against a real Backstage auth backend.
-    """
-
-    def __init__(self, *, kid: str = "auth-key-1") -> None:
-        self.kid = kid
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.userinfo_calls = 0
-
-    def _sign(self, header: Mapping[str, object], payload: bytes) -> str:
-        # The header's fields in this order, as jose's setProtectedHeader writes them.
-        signing_input = (
-            f"{b64url(json.dumps(header, separators=(',', ':')).encode())}.{b64url(payload)}"
-        )
-        signer = ECAlgorithm(ECAlgorithm.SHA256)
-        signature = signer.sign(signing_input.encode(), self.key)
-        return f"{signing_input}.{b64url(signature)}"
-
-    def issue(
-        self,
-        sub: str = "user:default/jane",
-        ent: list[str] | None = None,
-        *,
-        ttl: timedelta = timedelta(hours=1),
-        issued_at: int | None = None,
-        omit_ent: bool = False,
-    ) -> str:
-        """A user token for ``sub`` owning ``ent`` (default ``[sub]``)."""
-        iat = int(time.time()) if issued_at is None else issued_at
-        exp = iat + int(ttl.total_seconds())
-        limited_header = {"typ": "vnd.backstage.limited-user", "alg": "ES256", "kid": self.kid}
-        limited_payload = json.dumps({"sub": sub, "iat": iat, "exp": exp}, separators=(",", ":"))
-        uip = self._sign(limited_header, limited_payload.encode()).split(".")[2]
-        claims: dict[str, object] = {
-            "iss": "http://127.0.0.1/api/auth",
-            "sub": sub,
-            "ent": [sub] if ent is None else ent,
-            "aud": "backstage",
-            "iat": iat,
-            "exp": exp,
-            "uip": uip,
-        }
-        if omit_ent:
-            del claims["ent"]
-        header = {"typ": "vnd.backstage.user", "alg": "ES256", "kid": self.kid}
-        return self._sign(header, json.dumps(claims, separators=(",", ":")).encode())
-
-    def serve(self, backend: MiniBackend, ent: list[str] | None = None) -> None:
-        """Serve the JWKS and ``/v1/userinfo`` (answering ``ent``) as plugin ``auth``."""
-        jwk = {**public_jwk(self.kid, self.key)}
-
-        async def jwks(_: Request) -> JSONResponse:
-            return JSONResponse({"keys": [jwk]})
-
-        async def userinfo(request: Request) -> JSONResponse:
-            self.userinfo_calls += 1
-            token = bearer_token(request) or ""
-            claims = unverified_claims(token) or {}
-            return JSONResponse({"claims": {"sub": claims.get("sub"), "ent": ent or []}})
-
-        auth = backend.add_plugin("auth")
-        auth.router.use(
-            Router([Route("/.well-known/jwks.json", jwks), Route("/v1/userinfo", userinfo)])
-        )
-        auth.router.add_auth_policy(path="/.well-known", allow="unauthenticated")
-        auth.router.add_auth_policy(path="/v1/userinfo", allow="unauthenticated")
+def serve_auth(backend: MiniBackend, issuer: UserTokenIssuer, ent: list[str] | None = None) -> None:
+    """Serve ``issuer``'s JWKS and ``/v1/userinfo`` (answering ``ent``) as plugin ``auth``."""
+    auth = backend.add_plugin("auth")
+    auth.router.use(issuer.router(ent))
+    auth.router.add_auth_policy(path="/.well-known", allow="unauthenticated")
+    auth.router.add_auth_policy(path="/v1/userinfo", allow="unauthenticated")

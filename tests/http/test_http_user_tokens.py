@@ -9,10 +9,10 @@ import pytest
 from http_support import (
     BackendMaker,
     MiniBackend,
-    UserTokenIssuer,
     b64url,
     fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    serve_auth,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +23,7 @@ from di_backend.http._jose import unverified_claims, unverified_header
 from di_backend.http._user_info import DefaultUserInfoService
 from di_backend.http._user_tokens import create_limited_user_token
 from di_backend.services import BackstageUserInfo
+from di_backend.testing import UserTokenIssuer
 
 JANE = "user:default/jane"
 
@@ -30,7 +31,7 @@ JANE = "user:default/jane"
 async def _with_issuer(make_backend: BackendMaker) -> tuple[MiniBackend, UserTokenIssuer]:
     backend = await make_backend()
     issuer = UserTokenIssuer()
-    issuer.serve(backend, ent=[JANE, "group:default/team-a"])
+    serve_auth(backend, issuer, [JANE, "group:default/team-a"])
     return backend, issuer
 
 
