@@ -11,12 +11,22 @@ Both targets answer ``GET /api/pong/ping`` with the same JSON body,
   ``http_auth.credentials(request, allow=["service"])``. Auth is on: by default the
   request carries a plugin service token issued by the backend's own
   ``auth.get_plugin_request_token`` (plugin ``bench`` calling plugin ``pong``, the
-  plugin-to-plugin traffic Backstage backends mostly see), so every request pays
-  for an Ed25519 signature check. ``--token external`` sends a static
-  ``backend.auth.externalAccess`` token instead.
+  plugin-to-plugin traffic Backstage backends mostly see; an ES256 token in
+  Backstage's format, verified once and then answered from the verified-token
+  cache). ``--token external`` sends a static ``backend.auth.externalAccess``
+  token instead.
 * ``bare``: ``Starlette(routes=[Route("/api/pong/ping", ...)])`` returning the same
   body as a constant. It gets the same request bytes, ``Authorization`` header
   included.
+
+``--token compare`` measures three di_backend targets in one run instead: the same
+plugin with auth off (an ``unauthenticated`` route that reads no credentials), the
+route with an ES256 plugin service token, and the route with a user token of
+Backstage's format (signed by ``di_backend.testing.UserTokenIssuer``, served as
+plugin ``auth``, whose JWKS the route's auth service fetches once); the goal is at
+least 0.9 of auth off for both. It also reports the cost of a first verification
+that fetches the JWKS (a fresh auth service each time) against one with the keys
+cached.
 
 One process serves both targets, a second process generates the load: raw asyncio
 streams, HTTP/1.1 keep-alive over N connections (closed loop: each connection sends
@@ -41,6 +51,7 @@ Usage::
     python bench/http_serving.py                   # 3 rounds x (2 s warm-up + 5 s), ~45 s
     python bench/http_serving.py --quick           # 2 rounds x (0.5 s + 1.5 s), ~10 s
     python bench/http_serving.py --token external  # a static external-access token
+    python bench/http_serving.py --token compare   # auth off vs service token vs user token
     python bench/http_serving.py --keep-nagle      # without the TCP_NODELAY fix-up
     python bench/http_serving.py --profile 3       # then cProfile di_backend's server for 3 s
     python bench/http_serving.py --breakdown       # only: per-layer cost, in-process, no sockets
@@ -118,9 +129,12 @@ from di_backend.http import (
 from di_backend.http import _server as http_server_module
 from di_backend.http._jose import key_from_jwk, unverified_header, verify_token
 from di_backend.services import RootConfigService, RootLoggerService
+from di_backend.testing import UserTokenIssuer
 
 LOOPBACK = "127.0.0.1"
 PATH = "/api/pong/ping"
+OPEN_PATH = "/api/pong/open"
+BENCH_USER = "user:default/bench"
 CALLER_PLUGIN = "bench"
 TARGET_PLUGIN = "pong"
 EXTERNAL_TOKEN = "bench-static-token-0123456789abcdef"
@@ -131,22 +145,33 @@ STOP_TIMEOUT_S = 10.0
 DISTURBED = 0.15
 """A phase is flagged when other processes used more than this share of a CPU."""
 
-TokenKind = Literal["service", "external"]
-TargetName = Literal["bare", "di_backend"]
-TARGETS: tuple[TargetName, ...] = ("bare", "di_backend")
+TokenKind = Literal["service", "external", "compare"]
+BARE_TARGETS = ("bare", "di_backend")
+COMPARE_TARGETS = ("auth-off", "service", "user")
+"""``--token compare``: one di_backend route with auth off, an ES256 service token, a user token."""
+COMPARE_GOAL = 0.9
 
 
 # --------------------------------------------------------------------------- data
 
 
 @dataclass(frozen=True, slots=True)
-class ServerInfo:
-    """What the server process reports once both targets listen."""
+class Target:
+    """One measured target: where to send which request and the exact answer expected."""
 
-    ports: dict[str, int]
+    port: int
+    path: str
     token: str
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """What the server process reports once every target listens."""
+
+    targets: dict[str, Target]
     versions: str
+    notes: list[str] = field(default_factory=list[str])
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +283,12 @@ def _bare_app(body: bytes) -> Starlette:
 @dataclass(slots=True)
 class _Holder:
     token: str = ""
+    user_token: str = ""
     port: int = 0
 
 
-def _build_backend(token_kind: TokenKind, holder: _Holder) -> Backend:
-    """A backend with plugin ``pong`` (the route) and ``bench`` (issues the token)."""
+def _build_backend(token_kind: TokenKind, holder: _Holder, issuer: UserTokenIssuer) -> Backend:
+    """A backend with plugins ``pong`` (the routes), ``bench`` (issues the tokens), ``auth``."""
     config = ObservableConfig(
         {
             "backend": {
@@ -292,10 +318,14 @@ def _build_backend(token_kind: TokenKind, holder: _Holder) -> Backend:
             http_auth: HttpAuthService = inject(core_services.http_auth),
         ) -> None:
             async def ping(request: Request) -> JSONResponse:
-                credentials = await http_auth.credentials(request, allow=["service"])
+                credentials = await http_auth.credentials(request, allow=["service", "user"])
                 return JSONResponse({"pong": credentials.principal.subject})
 
-            http_router.use(Router([Route("/ping", ping)]))
+            async def open_ping(request: Request) -> JSONResponse:
+                return JSONResponse({"pong": f"plugin:{CALLER_PLUGIN}"})  # auth off
+
+            http_router.use(Router([Route("/ping", ping), Route("/open", open_ping)]))
+            http_router.add_auth_policy(path="/open", allow="unauthenticated")
 
         env.register_init(init)
 
@@ -306,7 +336,8 @@ def _build_backend(token_kind: TokenKind, holder: _Holder) -> Backend:
         ) -> None:
             assert isinstance(root_router, DefaultRootHttpRouter)
             holder.port = root_router.listen_address()[1]
-            if token_kind == "service":
+            holder.user_token = issuer.issue(BENCH_USER)
+            if token_kind in ("service", "compare"):
                 issued = await auth.get_plugin_request_token(
                     on_behalf_of=await auth.get_own_service_credentials(),
                     target_plugin_id=TARGET_PLUGIN,
@@ -326,6 +357,7 @@ def _build_backend(token_kind: TokenKind, holder: _Holder) -> Backend:
     )
     backend.add(create_backend_plugin(plugin_id=TARGET_PLUGIN, register=register_pong))
     backend.add(create_backend_plugin(plugin_id=CALLER_PLUGIN, register=register_bench))
+    backend.add(issuer.plugin())  # plugin 'auth': the JWKS user tokens are verified with
     return backend
 
 
@@ -394,30 +426,82 @@ def _serve_commands(
                 return
 
 
+async def _first_verifications(port: int, user_token: str, n: int = 20) -> list[str]:
+    """The cost of verifying a user token with and without the auth backend's keys cached."""
+
+    def fresh() -> DefaultAuthService:
+        keys = KeyStore()
+        return DefaultAuthService(
+            TARGET_PLUGIN,
+            keys=keys,
+            plugin_tokens=PluginTokenHandler(keys, JwksCache()),
+            external_tokens=ExternalTokenHandler([]),
+            discovery=_LocalDiscovery(port),
+        )
+
+    cold: list[float] = []
+    for _ in range(n):
+        auth = fresh()
+        started = time.perf_counter()
+        await auth.authenticate(user_token)
+        cold.append((time.perf_counter() - started) * 1e3)
+        await auth._plugin_tokens.jwks.aclose()
+    auth = fresh()
+    await auth.authenticate(user_token)
+    warm = []
+    for _ in range(n):
+        auth._verified.clear()  # the keys stay cached; the verified-token cache does not
+        started = time.perf_counter()
+        await auth.authenticate(user_token)
+        warm.append((time.perf_counter() - started) * 1e3)
+    await auth._plugin_tokens.jwks.aclose()
+    return [
+        f"first verification of a user token, fetching the auth backend's JWKS over loopback: "
+        f"median {statistics.median(cold):.2f} ms over {n} (a new auth service each time)",
+        f"the same with the keys cached, signature checked again: "
+        f"median {statistics.median(warm):.3f} ms; a repeated token is answered from the "
+        "verified-token cache",
+    ]
+
+
 async def _serve(conn: Connection, token_kind: TokenKind) -> None:
     holder = _Holder()
-    subject = f"plugin:{CALLER_PLUGIN}" if token_kind == "service" else EXTERNAL_SUBJECT
+    issuer = UserTokenIssuer()
+    subject = EXTERNAL_SUBJECT if token_kind == "external" else f"plugin:{CALLER_PLUGIN}"
     body = json.dumps({"pong": subject}, separators=(",", ":")).encode()
+    user_body = json.dumps({"pong": BENCH_USER}, separators=(",", ":")).encode()
     bare = HttpServer(
         _bare_app(body),
         ListenOptions(host=LOOPBACK, port=0),
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
-    backend = _build_backend(token_kind, holder)
+    backend = _build_backend(token_kind, holder, issuer)
     stop = asyncio.Event()
     try:
         await bare.start()
         await backend.start()
         loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        if token_kind == "compare":
+            targets = {
+                "auth-off": Target(holder.port, OPEN_PATH, holder.token, body),
+                "service": Target(holder.port, PATH, holder.token, body),
+                "user": Target(holder.port, PATH, holder.user_token, user_body),
+            }
+            notes = await _first_verifications(holder.port, holder.user_token)
+        else:
+            targets = {
+                "bare": Target(bare.port, PATH, holder.token, body),
+                "di_backend": Target(holder.port, PATH, holder.token, body),
+            }
+            notes = []
         conn.send(
             ServerInfo(
-                ports={"bare": bare.port, "di_backend": holder.port},
-                token=holder.token,
-                body=body,
+                targets=targets,
                 versions=(
                     f"uvicorn {uvicorn.__version__} (h11, {loop_name} loop), "
                     f"Starlette {starlette.__version__}"
                 ),
+                notes=notes,
             )
         )
         commands = threading.Thread(
@@ -560,6 +644,19 @@ class _NoDiscovery:
 
     async def get_external_base_url(self, plugin_id: str) -> str:
         raise AssertionError(plugin_id)
+
+
+class _LocalDiscovery:
+    """Every plugin on the benchmark's own backend at ``127.0.0.1:<port>``."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+
+    async def get_base_url(self, plugin_id: str) -> str:
+        return f"http://{LOOPBACK}:{self._port}/api/{plugin_id}"
+
+    async def get_external_base_url(self, plugin_id: str) -> str:
+        return await self.get_base_url(plugin_id)
 
 
 async def _asgi_us(app: ASGIApp, headers: list[tuple[bytes, bytes]], n: int) -> float:
@@ -739,9 +836,10 @@ def _server_cpu(conn: Connection) -> float:
     return value
 
 
-def _request(port: int, token: str) -> bytes:
+def _request(target: Target) -> bytes:
+    port, token = target.port, target.token
     return (
-        f"GET {PATH} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\n"
+        f"GET {target.path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\n"
         f"Authorization: Bearer {token}\r\nUser-Agent: di-backend-bench\r\n\r\n"
     ).encode("ascii")
 
@@ -799,37 +897,44 @@ def _fmt(sample: Sample) -> str:
 
 
 def _summary(samples: dict[str, list[Sample]]) -> None:
-    """Print the medians, the ratio and the CPU cost per request."""
-    medians = {target: Sample.median(samples[target]) for target in TARGETS}
-    rounds = len(samples["bare"])
+    """Print the medians, the ratios and the CPU cost per request."""
+    names = list(samples)
+    medians = {target: Sample.median(samples[target]) for target in names}
+    rounds = len(samples[names[0]])
     print(f"\nmedians over {rounds} rounds:")
     print(
         "| target | req/s | p50 ms | p99 ms | server CPU/request | server busy | client busy "
         "| others busy |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for target in TARGETS:
+    for target in names:
         m = medians[target]
         print(
             f"| {target} | {m.rps:.0f} | {m.p50_ms:.2f} | {m.p99_ms:.2f} | "
             f"{m.server_us:.0f} us | {m.server_busy:.0%} | {m.client_busy:.0%} | "
             f"{m.others_busy:.0%} |"
         )
-    bare, ours = medians["bare"], medians["di_backend"]
-    ratio = ours.rps / bare.rps
-    verdict = "meets" if ratio >= 0.8 else "misses"
-    print(f"\nratio di_backend / bare (req/s): {ratio:.2f} ({verdict} the target of >= 0.80)")
-    cpu_ratio = bare.server_us / ours.server_us
-    print(
-        f"ratio by server CPU per request (bare / di_backend): {cpu_ratio:.2f}; "
-        f"di_backend adds {ours.server_us - bare.server_us:.0f} us of CPU per request"
-    )
+    base, goal = names[0], (0.8 if names[0] == "bare" else COMPARE_GOAL)
+    floor = medians[base]
+    print()
+    for target in names[1:]:
+        ours = medians[target]
+        ratio = ours.rps / floor.rps
+        verdict = "meets" if ratio >= goal else "misses"
+        print(
+            f"ratio {target} / {base} (req/s): {ratio:.2f} ({verdict} the target of >= {goal:.2f})"
+        )
+        print(
+            f"  by server CPU per request ({base} / {target}): "
+            f"{floor.server_us / ours.server_us:.2f}; {target} adds "
+            f"{ours.server_us - floor.server_us:.0f} us of CPU per request"
+        )
     if min(m.server_busy for m in medians.values()) < 0.85:
         print(
             "note: the server process was not always busy (other load on the machine, or the "
             "client); the CPU-per-request ratio is the steadier number"
         )
-    phases = [sample for target in TARGETS for sample in samples[target]]
+    phases = [sample for target in names for sample in samples[target]]
     disturbed = sum(1 for sample in phases if sample.others_busy > DISTURBED)
     if disturbed:
         print(
@@ -845,9 +950,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run of ~10 s")
     parser.add_argument(
         "--token",
-        choices=["service", "external"],
+        choices=["service", "external", "compare"],
         default="service",
-        help="plugin service token (default) or static external-access token",
+        help=(
+            "plugin service token (default) or static external-access token, against bare "
+            "Starlette; 'compare': one di_backend route with auth off, an ES256 service token "
+            "and a user token"
+        ),
     )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, help="rounds of (bare, di_backend)")
@@ -907,7 +1016,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     loadgen = context.Process(
         target=loadgen_main, args=(loadgen_child, loadgen_cpu_id), name="bench-loadgen"
     )
-    samples: dict[str, list[Sample]] = {name: [] for name in TARGETS}
+    names = COMPARE_TARGETS if token_kind == "compare" else BARE_TARGETS
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
     began = time.perf_counter()
     # SIGTERM unwinds like Ctrl-C, so the finally block below stops the children.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -918,17 +1028,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         loadgen_child.close()
         info = _recv(server_conn, "server", STARTUP_TIMEOUT_S)
         assert isinstance(info, ServerInfo)
-        token_label = (
-            "plugin service token (Ed25519, issued by auth.get_plugin_request_token)"
-            if token_kind == "service"
-            else "static external-access token (backend.auth.externalAccess)"
-        )
+        token_label = {
+            "service": "plugin service token (ES256, issued by auth.get_plugin_request_token)",
+            "external": "static external-access token (backend.auth.externalAccess)",
+            "compare": (
+                "auth off (an unauthenticated route) vs an ES256 plugin service token vs a "
+                "user token of the auth backend (ES256, keys fetched once from its JWKS)"
+            ),
+        }[token_kind]
         pinned = (
             f"server on CPU {server_cpu_id}, load generator on CPU {loadgen_cpu_id}"
             if server_cpu_id is not None
             else "not pinned"
         )
-        print(f"di_backend HTTP benchmark: GET {PATH} -> {info.body.decode()}")
+        for name, target in info.targets.items():
+            print(
+                f"di_backend HTTP benchmark [{name}]: GET {target.path} -> {target.body.decode()}"
+            )
         print(f"  auth: {token_label}")
         print(
             f"  Python {platform.python_version()}, {os.cpu_count()} CPUs ({pinned}), "
@@ -938,12 +1054,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"  {args.connections} keep-alive connections, {args.rounds} rounds x "
             f"({args.warmup:g} s warm-up + {args.duration:g} s measured) per target\n"
         )
+        for note in info.notes:
+            print(f"  {note}")
         for round_number in range(1, args.rounds + 1):
-            for target in TARGETS:
+            for target in names:
                 spec = LoadSpec(
-                    port=info.ports[target],
-                    request=_request(info.ports[target], info.token),
-                    body=info.body,
+                    port=info.targets[target].port,
+                    request=_request(info.targets[target]),
+                    body=info.targets[target].body,
                     connections=args.connections,
                     warmup_s=args.warmup,
                     duration_s=args.duration,
@@ -954,11 +1072,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         _summary(samples)
 
         if args.profile > 0:
-            port = info.ports["di_backend"]
+            profiled = info.targets[names[-1]]
             spec = LoadSpec(
-                port=port,
-                request=_request(port, info.token),
-                body=info.body,
+                port=profiled.port,
+                request=_request(profiled),
+                body=profiled.body,
                 connections=args.connections,
                 warmup_s=0.0,
                 duration_s=args.profile,
