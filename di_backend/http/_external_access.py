@@ -191,6 +191,7 @@ class ExternalTokenHandler:
         self._legacy = list(legacy or [])
         self._jwks = list(jwks or [])
         self._jwks_cache = jwks_cache
+        self._owns_cache = False
 
     @classmethod
     def from_config(
@@ -234,11 +235,18 @@ class ExternalTokenHandler:
             legacy.append(
                 _legacy_entry(entry, where, subject="external:backstage-plugin", entry=entry)
             )
+        handler = cls(entries, legacy=legacy, jwks=jwks, jwks_cache=jwks_cache)
         if jwks and jwks_cache is None:
             from di_backend.http._jwks_client import JwksCache
 
-            jwks_cache = JwksCache()
-        return cls(entries, legacy=legacy, jwks=jwks, jwks_cache=jwks_cache)
+            handler._jwks_cache = JwksCache()
+            handler._owns_cache = True
+        return handler
+
+    async def aclose(self) -> None:
+        """Close the key cache if this handler made it (not one it was given)."""
+        if self._owns_cache and self._jwks_cache is not None:
+            await self._jwks_cache.aclose()
 
     async def verify(self, token: str) -> ExternalAccessEntry | None:
         """Return what ``token`` stands for, or ``None`` when no entry accepts it.
