@@ -13,6 +13,7 @@ from di_backend.errors import DiBackendError, describe_error
 from di_backend.services import ConfigService, LoggerService
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["DatabaseConnectionError", "DatabaseManager", "PluginDatabase"]
@@ -180,12 +181,32 @@ def _sqlstate(error: Exception) -> str | None:
     return state if isinstance(state, str) else None
 
 
+def memory_sqlite_engine(url: str | URL = "sqlite+aiosqlite:///:memory:") -> AsyncEngine:
+    """An engine on one in-memory SQLite database that one user holds at a time.
+
+    An in-memory database lives in its one connection. SQLAlchemy's default for
+    it, ``StaticPool``, hands that connection to every coroutine at once, so two
+    transactions interleave on it and the pool's rollback-on-return of one undoes
+    the other's committed-looking writes (a trigger whose ``UPDATE`` reported one
+    row was lost that way). A queue pool of exactly one connection, never
+    overflowing, makes concurrent users wait their turn instead.
+    """
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+    return create_async_engine(
+        url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=30
+    )
+
+
 def _sqlite_engine(settings: PluginDatabaseSettings) -> AsyncEngine:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    if settings.database != ":memory:":
+    if settings.database == ":memory:":
+        engine = memory_sqlite_engine(settings.url)
+    else:
         Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(settings.url)
+        engine = create_async_engine(settings.url)
     _on_connect(engine, settings)
     return engine
 

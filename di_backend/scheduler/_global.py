@@ -123,7 +123,8 @@ class GlobalTaskWorker:
         self._logger.info(f"Task worker finished: {self.task_id}")
 
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
+        # The event is cleared before each read of the row (in _run_loop), not here:
+        # a trigger that lands while the row is being read must not be lost.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
@@ -137,6 +138,7 @@ class GlobalTaskWorker:
             if self._outer is not None and self._outer.aborted:
                 return
             try:
+                self._wake.clear()
                 row = await self._store.read(self.task_id)
                 if row is None:
                     self._logger.info(

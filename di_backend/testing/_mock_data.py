@@ -71,9 +71,9 @@ class MockDatabase(DatabaseService):
     async def _create(engine: AsyncEngine | None) -> AsyncEngine:
         if engine is not None:
             return engine
-        from sqlalchemy.ext.asyncio import create_async_engine
+        from di_backend.database._manager import memory_sqlite_engine
 
-        made = create_async_engine("sqlite+aiosqlite:///:memory:")
+        made = memory_sqlite_engine()
         async with made.connect():  # its one connection, before anyone shares it
             pass
         return made

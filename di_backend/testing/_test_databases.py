@@ -92,8 +92,12 @@ class TestDatabases:
                 f"possible values are {list(self._ids)}"
             )
             raise ValueError(msg)
-        url = "sqlite+aiosqlite:///:memory:" if id == "SQLITE" else self.new_database_url()
-        engine = create_async_engine(url)
+        if id == "SQLITE":
+            from di_backend.database._manager import memory_sqlite_engine
+
+            engine = memory_sqlite_engine()
+        else:
+            engine = create_async_engine(self.new_database_url())
         self._engines.append(engine)
         return engine
 

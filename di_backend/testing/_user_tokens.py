@@ -16,8 +16,6 @@ from starlette.routing import Route, Router
 from di_backend._core_services import core_services
 from di_backend._features import BackendFeature, PluginRegistrationPoints, create_backend_plugin
 from di_backend._inject import inject
-from di_backend.http._http_auth import bearer_token
-from di_backend.http._jose import public_jwk, sign_raw, unverified_claims
 from di_backend.services import HttpRouterService
 
 __all__ = ["UserTokenIssuer"]
@@ -55,6 +53,8 @@ class UserTokenIssuer:
         self.userinfo_calls = 0
 
     def _sign(self, header: Mapping[str, object], payload: bytes) -> str:
+        from di_backend.http._jose import sign_raw  # the HTTP stack loads only when used
+
         # The header's fields in the given order, as jose's setProtectedHeader writes them.
         signing_input = f"{_b64url(_json(header))}.{_b64url(payload)}"
         return f"{signing_input}.{_b64url(sign_raw(signing_input.encode(), self._key))}"
@@ -86,10 +86,14 @@ class UserTokenIssuer:
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The JWKS the auth backend serves: this issuer's public key."""
+        from di_backend.http._jose import public_jwk
+
         return {"keys": [public_jwk(self.kid, self._key)]}
 
     def router(self, ownership: Sequence[str] | None = None) -> Router:
         """``/.well-known/jwks.json`` and ``/v1/userinfo`` (answering ``ownership``)."""
+        from di_backend.http._http_auth import bearer_token
+        from di_backend.http._jose import unverified_claims
 
         async def jwks(_: Request) -> JSONResponse:
             return JSONResponse(self.jwks())

@@ -75,6 +75,37 @@ async def test_default_is_one_in_memory_sqlite_database_per_plugin() -> None:
         await backend.stop()
 
 
+async def test_concurrent_transactions_on_the_in_memory_database_lose_no_write() -> None:
+    """Fifty concurrent writers and readers on a plugin's in-memory SQLite all keep their rows.
+
+    With SQLAlchemy's default ``StaticPool`` the transactions share one connection and
+    the pool's rollback-on-return undoes the others' writes (measured: 1 row of 50).
+    """
+    recorder = Recorder()
+    backend = await backend_with({}, recorder.init("a"))
+    try:
+        engine = recorder.engines["a"]
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+
+        async def writer(n: int) -> None:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+                await asyncio.sleep(0)
+
+        async def reader() -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT count(*) FROM t"))
+
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(job for n in range(50) for job in (writer(n), reader())))
+        async with engine.connect() as connection:
+            count = (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one()
+    finally:
+        await backend.stop()
+    assert count == 50
+
+
 async def test_sqlite_directory_gives_each_plugin_a_file(tmp_path: Any) -> None:
     """``connection.directory`` puts ``<pluginId>.sqlite`` there, and data survives a restart."""
     config = {

@@ -16,6 +16,7 @@ from data_support import backend_with, plugin
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from di_backend import Backend, core_services, inject
+from di_backend.database._manager import memory_sqlite_engine
 from di_backend.http import InputError, NotFoundError, ResourceConflictError
 from di_backend.scheduler import PluginScheduler, next_cron_time, scheduler_factory
 from di_backend.services import AbortSignal, SchedulerService
@@ -33,8 +34,8 @@ async def _dispose_engines() -> AsyncIterator[None]:
         await _engines.pop().dispose()
 
 
-def _engine(url: str = "sqlite+aiosqlite:///:memory:") -> AsyncEngine:
-    engine = create_async_engine(url)
+def _engine(url: str | None = None) -> AsyncEngine:
+    engine = memory_sqlite_engine() if url is None else create_async_engine(url)
     _engines.append(engine)
     return engine
 
