@@ -39,6 +39,7 @@ __all__ = ["ExternalAccessEntry", "ExternalTokenHandler"]
 
 _KEY = "backend.auth.externalAccess"
 _OLD_KEY = "backend.auth.keys"
+_RESTRICTION_KEYS = ("plugin", "permission", "permissionAttribute")
 _NON_SPACE = re.compile(r"^\S+$")
 
 
@@ -90,11 +91,24 @@ def _restrictions(entry: ConfigService, where: str) -> ServiceAccessRestrictions
     plugins: list[str] = []
     permissions: list[str] = []
     for index, item in enumerate(items):
+        at = f"{where}.accessRestrictions[{index}]"
+        names: list[str] = item.keys()  # a config object, not a dict
+        for key in names:
+            if key not in _RESTRICTION_KEYS:
+                valid = ", ".join(f"'{k}'" for k in _RESTRICTION_KEYS)
+                msg = (
+                    f"Invalid key '{key}' in 'accessRestrictions' config, expected one of "
+                    f"{valid} (at '{at}')"
+                )
+                raise ConfigError(msg)
         plugin = item.get_optional_string("plugin")
         if not plugin:
+            msg = f"Invalid config at '{at}.plugin', expected a plugin id"
+            raise ConfigError(msg)
+        if plugin in plugins:
             msg = (
-                f"Invalid config at '{where}.accessRestrictions[{index}].plugin', "
-                "expected a plugin id"
+                f"Attempted to declare 'accessRestrictions' twice for plugin '{plugin}', "
+                f"which is not permitted (at '{at}')"
             )
             raise ConfigError(msg)
         plugins.append(plugin)

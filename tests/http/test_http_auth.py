@@ -355,8 +355,36 @@ class TestExternalAccess:
                 {"type": "static", "options": {"token": "long-enough", "subject": "a b"}},
                 "Illegal subject, must be a set of non-space characters",
             ),
+            (
+                {
+                    "type": "static",
+                    "options": {"token": "long-enough", "subject": "s"},
+                    "accessRestrictions": [{"plugin": "catalog", "plugins": ["x"]}],
+                },
+                "Invalid key 'plugins' in 'accessRestrictions' config, expected one of 'plugin', "
+                "'permission', 'permissionAttribute' "
+                "(at 'backend.auth.externalAccess[0].accessRestrictions[0]')",
+            ),
+            (
+                {
+                    "type": "static",
+                    "options": {"token": "long-enough", "subject": "s"},
+                    "accessRestrictions": [{"plugin": "catalog"}, {"plugin": "catalog"}],
+                },
+                "Attempted to declare 'accessRestrictions' twice for plugin 'catalog', which is "
+                "not permitted",
+            ),
         ],
-        ids=["unknown", "legacy", "jwks", "short", "spaces", "subject"],
+        ids=[
+            "unknown",
+            "legacy",
+            "jwks",
+            "short",
+            "spaces",
+            "subject",
+            "restriction-key",
+            "restriction-twice",
+        ],
     )
     def test_bad_entries_are_refused(self, entry: dict[str, JsonValue], message: str) -> None:
         """Malformed externalAccess entries fail with Backstage's message and the key."""
