@@ -26,6 +26,7 @@ from di_backend.testing._mock_credentials import (
     mock_credentials,
 )
 from di_backend.testing._mock_data import MockDatabase, MockSchedulerService
+from di_backend.testing._mock_events import MockEventsService
 from di_backend.testing._mock_http import MockDiscovery
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import LogEntry, LogLevel, MockLogger, MockLogLevel
@@ -78,6 +79,7 @@ __all__ = [
     "MockLifecycle",
     "MockRootInstanceMetadata",
     "MockDiscovery",
+    "MockEventsService",
     "MockUserInfo",
     "UserTokenIssuer",
     "MockAuth",

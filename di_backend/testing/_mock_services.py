@@ -11,6 +11,8 @@ from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend._inject import inject
 from di_backend.config import ObservableConfig
 from di_backend.defaults import logger_factory
+from di_backend.events._ref import events_service_ref
+from di_backend.events._types import EventsService
 from di_backend.services import (
     AuthService,
     CacheService,
@@ -35,7 +37,7 @@ from di_backend.services import (
     SchedulerService,
     UserInfoService,
 )
-from di_backend.testing import _mock_data, _mock_http, _mock_user_info
+from di_backend.testing import _mock_data, _mock_events, _mock_http, _mock_user_info
 from di_backend.testing._fakes import MockLifecycle, MockRootInstanceMetadata, MockRootLifecycle
 from di_backend.testing._mock_kit import MockServiceEntry, ServiceMock
 from di_backend.testing._mock_logger import MockLogger, MockLogLevel
@@ -295,6 +297,15 @@ class mock_services:
     """A :class:`MockUserInfo`: the user from the credentials; ownership the user alone.
 
     ``ownership_entity_refs=[...]`` gives every user those refs instead.
+    """
+
+    events: Final = MockServiceEntry(
+        events_service_ref, EventsService, _mock_events.events, _mock_events.events_factory
+    )
+    """A :class:`MockEventsService`: records ``published`` and delivers to subscribers.
+
+    ``.factory()`` gives every plugin of the backend the same one, so plugins
+    under test see each other's events.
     """
 
     # -- data services ------------------------------------------------------------------
