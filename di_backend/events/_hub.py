@@ -9,9 +9,9 @@ Routes, under ``/api/events`` (service credentials, except the webhooks):
     ``{"topics": [...]}``: create the subscription (it reads from now on) or
     update its topics; 201.
 ``GET /bus/v1/subscriptions/<id>/events``
-    200 ``{"events": [...]}``, waiting up to ``events.notifyTimeoutMs``
-    (default 55 s) for one; 202 with no body when none came; 404 for an
-    unknown subscription.
+    200 ``{"events": [...]}`` when there are some; otherwise it waits up to
+    ``events.notifyTimeoutMs`` (default 55 s) for a notification and answers 202
+    with no body, and the client asks again; 404 for an unknown subscription.
 ``POST /http/<topic>``
     For each topic in ``events.http.topics``: publish the request body (JSON,
     or text) with the request headers as metadata; 202. Unauthenticated, as in
@@ -131,15 +131,16 @@ def _hub_router(
         found = await store.read(sub)
         if found is None:
             raise NotFoundError(f"Subscription '{sub}' not found")
-        if not found:
-            await store.wait(await store.topics_of(sub), notify_timeout)
-            found = await store.read(sub) or []
-        if not found:
-            return Response(
-                status_code=202,
-                headers={"backstage-events-notify-timeout": str(int(notify_timeout * 1000))},
-            )
-        return JSONResponse({"events": [event.to_json() for event in found]})
+        if found:
+            return JSONResponse({"events": [event.to_json() for event in found]})
+        # Nothing yet: wait for a notification, then answer 202 and let the client read
+        # with its next request. Reading here would advance the subscription for a client
+        # that may have gone away meanwhile (a replica that stopped), and lose the events.
+        await store.wait(await store.topics_of(sub), notify_timeout)
+        return Response(
+            status_code=202,
+            headers={"backstage-events-notify-timeout": str(int(notify_timeout * 1000))},
+        )
 
     async def webhook(request: Request) -> Response:
         topic = str(request.path_params["topic"])
