@@ -128,15 +128,17 @@ def _hub_router(
     async def read(request: Request) -> Response:
         await caller(request)
         sub = _subscriber(request)
-        found = await store.read(sub)
-        if found is None:
-            raise NotFoundError(f"Subscription '{sub}' not found")
-        if found:
-            return JSONResponse({"events": [event.to_json() for event in found]})
-        # Nothing yet: wait for a notification, then answer 202 and let the client read
-        # with its next request. Reading here would advance the subscription for a client
-        # that may have gone away meanwhile (a replica that stopped), and lose the events.
-        await store.wait(await store.topics_of(sub), notify_timeout)
+        # Watch before reading: an event committed right after the read still wakes us.
+        async with store.watch(await store.topics_of(sub)) as watch:
+            found = await store.read(sub)
+            if found is None:
+                raise NotFoundError(f"Subscription '{sub}' not found")
+            if found:
+                return JSONResponse({"events": [event.to_json() for event in found]})
+            # Nothing yet: wait for a notification, then answer 202 and let the client
+            # read with its next request. Reading here would advance the subscription for
+            # a client that may have gone away meanwhile (a stopped replica), losing events.
+            await watch.wait(notify_timeout)
         return Response(
             status_code=202,
             headers={"backstage-events-notify-timeout": str(int(notify_timeout * 1000))},

@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["EventStore", "MemoryEventStore", "PostgresEventStore", "StoredEvent"]
+__all__ = ["EventStore", "MemoryEventStore", "PostgresEventStore", "StoredEvent", "Watch"]
 
 CHANNEL = "event_bus_publish"
 """The NOTIFY channel; the payload is the topic."""
@@ -74,8 +75,8 @@ class EventStore(Protocol):
         """The topics of subscription ``id`` (none when it is unknown)."""
         ...
 
-    async def wait(self, topics: Sequence[str], seconds: float) -> None:
-        """Return when an event of ``topics`` may have arrived, or after ``seconds``."""
+    def watch(self, topics: Sequence[str]) -> AbstractAsyncContextManager[Watch]:
+        """Watch ``topics`` for new events while the block runs (enter it before reading)."""
         ...
 
     async def cleanup(self) -> int:
@@ -87,26 +88,46 @@ class EventStore(Protocol):
         ...
 
 
+class Watch:
+    """A registered interest in some topics; :meth:`wait` returns once one was notified.
+
+    Register it *before* reading, so a notification that lands between the read and
+    the wait is not lost.
+    """
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        """Watch ``topics``."""
+        self.topics = frozenset(topics)
+        self.event = asyncio.Event()
+
+    async def wait(self, seconds: float) -> None:
+        """Return when notified (perhaps already), or after ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.event.wait()
+
+
 @dataclass
 class _Waiters:
-    entries: list[tuple[frozenset[str], asyncio.Event]] = field(
-        default_factory=list[tuple[frozenset[str], asyncio.Event]]
-    )
+    entries: list[Watch] = field(default_factory=list[Watch])
 
     def notify(self, topic: str) -> None:
-        for topics, event in self.entries:
-            if topic in topics:
-                event.set()
+        for watch in self.entries:
+            if topic in watch.topics:
+                watch.event.set()
 
-    async def wait(self, topics: Sequence[str], seconds: float) -> None:
-        entry = (frozenset(topics), asyncio.Event())
-        self.entries.append(entry)
+    def wake_all(self) -> None:
+        for watch in self.entries:
+            watch.event.set()
+
+    @contextlib.asynccontextmanager
+    async def watch(self, topics: Sequence[str]) -> AsyncGenerator[Watch]:
+        watch = Watch(topics)
+        self.entries.append(watch)
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await entry[1].wait()
+            yield watch
         finally:
-            self.entries.remove(entry)
+            self.entries.remove(watch)
 
 
 class MemoryEventStore:
@@ -168,9 +189,9 @@ class MemoryEventStore:
         current = self._subscriptions.get(id)
         return [] if current is None else sorted(current[0])
 
-    async def wait(self, topics: Sequence[str], seconds: float) -> None:
-        """See :meth:`EventStore.wait`."""
-        await self._waiters.wait(topics, seconds)
+    def watch(self, topics: Sequence[str]) -> AbstractAsyncContextManager[Watch]:
+        """See :meth:`EventStore.watch`."""
+        return self._waiters.watch(topics)
 
     async def cleanup(self) -> int:
         """Nothing to do: the capacity bounds the store."""
@@ -305,8 +326,7 @@ class PostgresEventStore:
             async for notify in connection.notifies():
                 self._waiters.notify(str(notify.payload))
         except Exception:
-            for _, event in self._waiters.entries:
-                event.set()
+            self._waiters.wake_all()
 
     async def topics_of(self, id: str) -> list[str]:
         """See :meth:`EventStore.topics_of`."""
@@ -316,14 +336,14 @@ class PostgresEventStore:
         row = result.first()
         return [] if row is None else [str(topic) for topic in row[0]]
 
-    async def wait(self, topics: Sequence[str], seconds: float) -> None:
-        """See :meth:`EventStore.wait`: a ``NOTIFY`` of one of ``topics``, or ``seconds``."""
-        try:
+    @contextlib.asynccontextmanager
+    async def watch(self, topics: Sequence[str]) -> AsyncGenerator[Watch]:
+        """See :meth:`EventStore.watch`: woken by a ``NOTIFY`` of one of ``topics``."""
+        # Without a listener (the server refused it) a waiting poll just times out.
+        with contextlib.suppress(Exception):
             await self._ensure_listener()
-        except Exception:
-            await asyncio.sleep(min(seconds, 1.0))
-            return
-        await self._waiters.wait(topics, seconds)
+        async with self._waiters.watch(topics) as watch:
+            yield watch
 
     async def cleanup(self) -> int:
         """Drop what is past Backstage's window.

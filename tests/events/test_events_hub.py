@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -33,7 +33,6 @@ from di_backend.events import (
     events_service_ref,
 )
 from di_backend.events._service import events_service_factory
-from di_backend.services import JsonValue
 from di_backend.testing import (
     MockLogger,
     TestDatabases,
@@ -41,8 +40,6 @@ from di_backend.testing import (
     mock_services,
     start_test_backend,
 )
-
-FAST_POLL: dict[str, JsonValue] = {"events": {"notifyTimeoutMs": 2000}}
 
 
 @dataclass
@@ -77,7 +74,12 @@ def _app(name: str, subscriptions: Subscriptions, node: dict[str, Any]) -> Backe
     return create_backend_plugin(plugin_id="app", register=register)
 
 
-NodeMaker = Callable[[str, Subscriptions], Awaitable[Node]]
+class NodeMaker(Protocol):
+    """The ``make_node`` fixture."""
+
+    def __call__(
+        self, name: str, subscriptions: Subscriptions, *, notify_timeout_ms: int = ...
+    ) -> Awaitable[Node]: ...
 
 
 @pytest.fixture(name="hub_url")
@@ -91,7 +93,9 @@ async def _make_node(hub_url: str) -> AsyncIterator[NodeMaker]:
     """Start backends on the shared hub database; stop them and their engines after the test."""
     started: list[tuple[Backend, AsyncEngine]] = []
 
-    async def make(name: str, subscriptions: Subscriptions) -> Node:
+    async def make(
+        name: str, subscriptions: Subscriptions, *, notify_timeout_ms: int = 2000
+    ) -> Node:
         engine = create_async_engine(hub_url)
         holder: dict[str, Any] = {}
         backend = await start_test_backend(
@@ -100,7 +104,9 @@ async def _make_node(hub_url: str) -> AsyncIterator[NodeMaker]:
                 _app(name, subscriptions, holder),
                 events_service_factory,
                 mock_services.database.factory(engine=engine),
-                mock_services.root_config.factory(data=FAST_POLL),
+                mock_services.root_config.factory(
+                    data={"events": {"notifyTimeoutMs": notify_timeout_ms}}
+                ),
             ]
         )
         started.append((backend, engine))
@@ -136,6 +142,25 @@ async def test_each_event_reaches_each_subscriber_id_once_across_backends(
     assert sorted(shared()) == list(range(30))
     assert b.received["audit"] == list(range(30))
     assert a.received["shared"], "the publishing replica's own subscriber got its events locally"
+
+
+async def test_a_waiting_poll_wakes_for_each_new_event(make_node: NodeMaker) -> None:
+    """With a 20 s long-poll, events published one at a time each arrive long before it ends.
+
+    The hub watches for notifications before it reads, so an event committed between a
+    poll's read and its wait still wakes it (it used to wait for the timeout).
+    """
+    a = await make_node("a", {}, notify_timeout_ms=20000)
+    b = await make_node("b", {"prompt": ["ping"]}, notify_timeout_ms=20000)
+    await asyncio.sleep(0.5)
+    for n in range(5):
+        await a.events.publish(topic="ping", event_payload=n)
+
+        def arrived(n: int = n) -> bool:
+            return n in b.received["prompt"]
+
+        await _until(arrived, seconds=5.0)
+    assert b.received["prompt"] == list(range(5))
 
 
 async def test_a_subscriber_that_was_down_catches_up(make_node: NodeMaker) -> None:
