@@ -4,8 +4,10 @@ Plugin ``app`` (its replica name from the ``REPLICA`` environment variable):
 
 * subscribes to topic ``todo`` with the ids listed in ``SUBSCRIBE`` (comma-separated,
   e.g. ``shared,audit``), recording what each id received;
-* ``GET /api/app/received``: ``{"<id>": [payload, ...]}``;
-* ``POST /api/app/publish?n=<count>&start=<first>``: publishes ``{"n": i, "by": <replica>}``
+* ``GET /api/app/received``: ``{"<id>": [payload, ...]}``, each payload stamped with
+  ``received`` (wall-clock seconds);
+* ``POST /api/app/publish?n=<count>&start=<first>``: publishes
+  ``{"n": i, "by": <replica>, "sent": <wall-clock seconds>}``
   for ``i`` in ``start .. start+count-1`` to topic ``todo``; 503 with the error when the
   hub does not take one.
 
@@ -15,6 +17,8 @@ Every route is open (an auth policy) so the test can call it without a token.
 from __future__ import annotations
 
 import os
+import time
+from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -37,7 +41,11 @@ def _register(env: PluginRegistrationPoints) -> None:
         for name in SUBSCRIBE:
 
             async def on_event(event: EventParams, name: str = name) -> None:
-                received[name].append(event.event_payload)
+                payload: object = event.event_payload
+                if isinstance(payload, dict):  # stamped, for bench/events.py's latencies
+                    fields = cast("dict[str, object]", payload)
+                    payload = {**fields, "received": time.time()}
+                received[name].append(payload)
 
             await events.subscribe(id=name, topics=["todo"], on_event=on_event)
 
@@ -49,7 +57,9 @@ def _register(env: PluginRegistrationPoints) -> None:
             start = int(request.query_params.get("start", "0"))
             try:
                 for n in range(start, start + count):
-                    await events.publish(topic="todo", event_payload={"n": n, "by": REPLICA})
+                    await events.publish(
+                        topic="todo", event_payload={"n": n, "by": REPLICA, "sent": time.time()}
+                    )
             except EventsHubError as error:
                 return JSONResponse({"error": str(error)}, status_code=503)
             return JSONResponse({"published": count})
