@@ -28,14 +28,53 @@ singletons, so nothing built from a fake survives the override.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeAlias, TypeVar, cast
-
-from dependency_injector import containers, providers
+import importlib.abc
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from di_backend._cells import DONE, NEW, Binding, CellBase, Teardowns, resolve_value
 from di_backend._factories import ServiceFactory
 from di_backend._refs import AnyServiceRef, Scope
+
+
+class _SkipWiringIntegrations(importlib.abc.MetaPathFinder):
+    """Refuses FastAPI, pydantic, Flask and fast_depends while dependency-injector loads.
+
+    ``dependency_injector.containers`` imports its ``wiring`` module, which
+    imports FastAPI (and Werkzeug, fast_depends) when they are installed, only to
+    recognise their markers, and ``providers`` imports pydantic for
+    ``Configuration.from_pydantic``; di_backend uses neither. With the
+    ``di_backend[fastapi]`` extra installed that cost every backend about 200 ms
+    at import. A package that is already imported is left alone.
+    """
+
+    NAMES = frozenset({"fastapi", "fast_depends", "werkzeug", "flask", "pydantic"})
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        top = fullname.partition(".")[0]
+        if top in self.NAMES and top not in sys.modules:
+            msg = f"{fullname} is not loaded with dependency-injector (di_backend uses no wiring)"
+            raise ModuleNotFoundError(msg, name=fullname)
+
+
+def _load_dependency_injector() -> tuple[ModuleType, ModuleType]:
+    skip = _SkipWiringIntegrations()
+    sys.meta_path.insert(0, skip)
+    try:
+        from dependency_injector import containers as loaded_containers
+        from dependency_injector import providers as loaded_providers
+    finally:
+        sys.meta_path.remove(skip)
+    return loaded_containers, loaded_providers
+
+
+if TYPE_CHECKING:
+    from dependency_injector import containers, providers
+else:
+    containers, providers = _load_dependency_injector()
+
 
 __all__ = ["ServiceCell", "ServiceContainer"]
 
@@ -48,12 +87,20 @@ T = TypeVar("T")
 
 
 class _PluginMetadata:
-    """The per-plugin ``core.pluginMetadata`` object."""
+    """The per-plugin ``core.pluginMetadata`` object.
 
-    __slots__ = ("_plugin_id",)
+    It also carries ``_resolve_service``, the backend's way to get this plugin's
+    instance of any ref at request time (``di_backend.fastapi.service``); it is
+    private to the package.
+    """
 
-    def __init__(self, plugin_id: str) -> None:
+    __slots__ = ("_plugin_id", "_resolve_service")
+
+    def __init__(
+        self, plugin_id: str, resolve: Callable[[AnyServiceRef], Awaitable[object]]
+    ) -> None:
         self._plugin_id = plugin_id
+        self._resolve_service = resolve
 
     def get_id(self) -> str:
         """Return the plugin id."""
@@ -217,7 +264,11 @@ class ServiceContainer:
 
     def _plugin_container(self, plugin_id: str) -> _PluginContainer:
         container = _PluginContainer()
-        container.put(PLUGIN_METADATA_ID, providers.Object(_PluginMetadata(plugin_id)))
+
+        async def resolve(ref: AnyServiceRef) -> object:
+            return await self.get(ref, plugin_id)
+
+        container.put(PLUGIN_METADATA_ID, providers.Object(_PluginMetadata(plugin_id, resolve)))
         self._plugins[plugin_id] = container
         return container
 

@@ -9,7 +9,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from di_backend.http._errors import error_name_for, status_code_for
 from di_backend.services import LoggerService
 
-__all__ = ["ErrorHandlerMiddleware", "error_body", "send_error"]
+__all__ = ["ANSWERED", "ErrorHandlerMiddleware", "error_body", "send_error"]
+
+ANSWERED = "di_backend.error_answered"
+"""Scope key an inner app sets to the error it already answered (then re-raised)."""
 
 
 def _request_url(scope: Scope) -> str:
@@ -72,6 +75,16 @@ class ErrorHandlerMiddleware:
         try:
             await self._app(scope, receive, tracking_send)
         except Exception as error:
+            if started and scope.get(ANSWERED) is error:
+                # An inner app (FastAPI's ServerErrorMiddleware) sent our JSON 500 and
+                # re-raised: log it once, as any 5xx, and end here.
+                if self._logger is not None:
+                    self._logger.error(
+                        f"Request failed with status 500: "
+                        f"{scope.get('method', '')} {_request_url(scope)}",
+                        error,
+                    )
+                return
             if started:
                 if self._logger is not None:
                     self._logger.error(

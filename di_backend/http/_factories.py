@@ -229,7 +229,15 @@ def _http_router(
     barrier = CredentialsBarrier(
         plugin_id, http_auth, disabled=bool(config.get_optional_boolean(_DISABLE_POLICY))
     )
-    router = DefaultHttpRouter(plugin_id, auth=auth, gate=gate, barrier=barrier, logger=logger)
+    router = DefaultHttpRouter(
+        plugin_id,
+        auth=auth,
+        gate=gate,
+        barrier=barrier,
+        logger=logger,
+        http_auth=http_auth,
+        resolve=getattr(metadata, "_resolve_service", None),  # the backend's own metadata
+    )
     root_router.use(router.base_path, router)
     return router
 

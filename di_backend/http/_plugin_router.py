@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Match, Router
@@ -14,12 +18,31 @@ from di_backend.http._errors import NotFoundError
 from di_backend.http._lifecycle_gate import LifecycleGate
 from di_backend.services import LoggerService
 from di_backend.services._credentials import AuthPolicyAllow
-from di_backend.services._http import AuthService
+from di_backend.services._http import AuthService, HttpAuthService
 
-__all__ = ["JWKS_PATH", "DefaultHttpRouter"]
+__all__ = ["JWKS_PATH", "REQUEST_CONTEXT", "DefaultHttpRouter", "PluginRequestContext"]
 
 JWKS_PATH = "/.backstage/auth/v1/jwks.json"
 """Where each plugin publishes the public keys of its backend, relative to its base URL."""
+
+REQUEST_CONTEXT = "di_backend.plugin"
+"""The ASGI scope key under which a plugin's apps find :class:`PluginRequestContext`."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginRequestContext:
+    """What a request's handler may ask of the plugin serving it.
+
+    Attributes:
+        plugin_id: the plugin.
+        http_auth: its ``HttpAuthService``.
+        resolve: gets the plugin's instance of a ref (``None`` outside a backend).
+
+    """
+
+    plugin_id: str
+    http_auth: HttpAuthService | None
+    resolve: Callable[[Any], Awaitable[object]] | None
 
 
 def _relative_path(scope: Scope) -> str:
@@ -55,9 +78,16 @@ class DefaultHttpRouter:
         gate: LifecycleGate,
         barrier: CredentialsBarrier,
         logger: LoggerService | None = None,
+        http_auth: HttpAuthService | None = None,
+        resolve: Callable[[Any], Awaitable[object]] | None = None,
     ) -> None:
-        """Create the router of ``plugin_id``; mount it at :attr:`base_path`."""
+        """Create the router of ``plugin_id``; mount it at :attr:`base_path`.
+
+        ``http_auth`` and ``resolve`` are what FastAPI dependencies of the plugin's
+        apps use (``di_backend.fastapi``).
+        """
         self._plugin_id = plugin_id
+        self._context = PluginRequestContext(plugin_id, http_auth, resolve)
         self._auth = auth
         self._gate = gate
         self._barrier = barrier
@@ -75,7 +105,16 @@ class DefaultHttpRouter:
         return self._gate
 
     def use(self, app: ASGIApp) -> None:
-        """Add ``app`` to the plugin's routes."""
+        """Add ``app`` to the plugin's routes.
+
+        A FastAPI app or ``APIRouter`` is prepared first (``di_backend.fastapi``):
+        Backstage's JSON errors, the error responses in its OpenAPI document, and
+        its OpenAPI and docs URLs open without credentials.
+        """
+        if "fastapi" in sys.modules:  # only then can ``app`` be one; never import it here
+            from di_backend.fastapi._mount import prepare
+
+            app = prepare(app, self)
         self._apps.append(app)
 
     def add_auth_policy(self, *, path: str, allow: AuthPolicyAllow) -> None:
@@ -106,6 +145,7 @@ class DefaultHttpRouter:
             return
         await self._gate.wait()
         await self._barrier.check(scope)
+        scope[REQUEST_CONTEXT] = self._context
         for app in self._apps:
             if _handles(app, scope):
                 await app(scope, receive, send)

@@ -190,8 +190,11 @@ def http_router(*, plugin_id: str = "test") -> DefaultHttpRouter:
 
     gate = LifecycleGate(plugin_id)
     gate.mark_started()
-    barrier = CredentialsBarrier(plugin_id, MockHttpAuth(plugin_id))
-    return DefaultHttpRouter(plugin_id, auth=MockAuth(plugin_id), gate=gate, barrier=barrier)
+    http_auth = MockHttpAuth(plugin_id)
+    barrier = CredentialsBarrier(plugin_id, http_auth)
+    return DefaultHttpRouter(
+        plugin_id, auth=MockAuth(plugin_id), gate=gate, barrier=barrier, http_auth=http_auth
+    )
 
 
 def _plugin_router(
