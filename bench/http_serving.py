@@ -52,6 +52,7 @@ Usage::
     python bench/http_serving.py --quick           # 2 rounds x (0.5 s + 1.5 s), ~10 s
     python bench/http_serving.py --token external  # a static external-access token
     python bench/http_serving.py --token compare   # auth off vs service token vs user token
+    python bench/http_serving.py --app fastapi     # a FastAPI route in a plugin vs bare FastAPI
     python bench/http_serving.py --keep-nagle      # without the TCP_NODELAY fix-up
     python bench/http_serving.py --profile 3       # then cProfile di_backend's server for 3 s
     python bench/http_serving.py --breakdown       # only: per-layer cost, in-process, no sockets
@@ -128,7 +129,7 @@ from di_backend.http import (
 )
 from di_backend.http import _server as http_server_module
 from di_backend.http._jose import key_from_jwk, unverified_header, verify_token
-from di_backend.services import RootConfigService, RootLoggerService
+from di_backend.services import BackstageCredentials, RootConfigService, RootLoggerService
 from di_backend.testing import UserTokenIssuer
 
 LOOPBACK = "127.0.0.1"
@@ -146,6 +147,7 @@ DISTURBED = 0.15
 """A phase is flagged when other processes used more than this share of a CPU."""
 
 TokenKind = Literal["service", "external", "compare"]
+AppKind = Literal["starlette", "fastapi"]
 BARE_TARGETS = ("bare", "di_backend")
 COMPARE_TARGETS = ("auth-off", "service", "user")
 """``--token compare``: one di_backend route with auth off, an ES256 service token, a user token."""
@@ -270,14 +272,44 @@ def _ignore_sigint() -> None:
 # ------------------------------------------------------------------------- server
 
 
-def _bare_app(body: bytes) -> Starlette:
-    """The floor: a Starlette app with one route answering ``body``."""
+def _bare_app(body: bytes, app_kind: AppKind = "starlette") -> ASGIApp:
+    """The floor: a Starlette (or FastAPI) app with one route answering ``body``."""
     content = json.loads(body)
+    if app_kind == "fastapi":
+        from fastapi import Depends, FastAPI
+
+        bare = FastAPI()
+
+        async def constant_caller(request: Request) -> object:
+            return content  # the same shape of dependency as credentials(), minus the auth
+
+        async def fast_ping(caller: object = Depends(constant_caller)) -> object:
+            return caller
+
+        bare.get(PATH)(fast_ping)
+        return bare
 
     async def ping(request: Request) -> JSONResponse:
         return JSONResponse(content)
 
     return Starlette(routes=[Route(PATH, ping)])
+
+
+def _fastapi_pong() -> ASGIApp:
+    """Plugin ``pong``'s routes as a FastAPI app: the caller through ``credentials()``."""
+    from fastapi import Depends, FastAPI
+
+    from di_backend.fastapi import credentials
+
+    app = FastAPI()
+    caller_of = credentials(allow=["service", "user"])
+
+    async def ping(caller: object = Depends(caller_of)) -> object:
+        assert isinstance(caller, BackstageCredentials)
+        return {"pong": caller.principal.subject}
+
+    app.get("/ping")(ping)
+    return app
 
 
 @dataclass(slots=True)
@@ -287,7 +319,9 @@ class _Holder:
     port: int = 0
 
 
-def _build_backend(token_kind: TokenKind, holder: _Holder, issuer: UserTokenIssuer) -> Backend:
+def _build_backend(
+    token_kind: TokenKind, holder: _Holder, issuer: UserTokenIssuer, app_kind: AppKind
+) -> Backend:
     """A backend with plugins ``pong`` (the routes), ``bench`` (issues the tokens), ``auth``."""
     config = ObservableConfig(
         {
@@ -324,8 +358,11 @@ def _build_backend(token_kind: TokenKind, holder: _Holder, issuer: UserTokenIssu
             async def open_ping(request: Request) -> JSONResponse:
                 return JSONResponse({"pong": f"plugin:{CALLER_PLUGIN}"})  # auth off
 
-            http_router.use(Router([Route("/ping", ping), Route("/open", open_ping)]))
-            http_router.add_auth_policy(path="/open", allow="unauthenticated")
+            if app_kind == "fastapi":
+                http_router.use(_fastapi_pong())
+            else:
+                http_router.use(Router([Route("/ping", ping), Route("/open", open_ping)]))
+                http_router.add_auth_policy(path="/open", allow="unauthenticated")
 
         env.register_init(init)
 
@@ -464,18 +501,18 @@ async def _first_verifications(port: int, user_token: str, n: int = 20) -> list[
     ]
 
 
-async def _serve(conn: Connection, token_kind: TokenKind) -> None:
+async def _serve(conn: Connection, token_kind: TokenKind, app_kind: AppKind) -> None:
     holder = _Holder()
     issuer = UserTokenIssuer()
     subject = EXTERNAL_SUBJECT if token_kind == "external" else f"plugin:{CALLER_PLUGIN}"
     body = json.dumps({"pong": subject}, separators=(",", ":")).encode()
     user_body = json.dumps({"pong": BENCH_USER}, separators=(",", ":")).encode()
     bare = HttpServer(
-        _bare_app(body),
+        _bare_app(body, app_kind),
         ListenOptions(host=LOOPBACK, port=0),
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
-    backend = _build_backend(token_kind, holder, issuer)
+    backend = _build_backend(token_kind, holder, issuer, app_kind)
     stop = asyncio.Event()
     try:
         await bare.start()
@@ -540,13 +577,15 @@ def _set_nodelay_on_listening_sockets() -> None:
     http_server_module._bind = bind_nodelay
 
 
-def server_main(conn: Connection, token_kind: TokenKind, cpu: int | None, keep_nagle: bool) -> None:
+def server_main(
+    conn: Connection, token_kind: TokenKind, cpu: int | None, keep_nagle: bool, app_kind: AppKind
+) -> None:
     """Entry point of the server process."""
     _ignore_sigint()
     _pin(cpu)
     if not keep_nagle:
         _set_nodelay_on_listening_sockets()
-    asyncio.run(_serve(conn, token_kind))
+    asyncio.run(_serve(conn, token_kind, app_kind))
 
 
 # ------------------------------------------------------------------ load generator
@@ -896,7 +935,7 @@ def _fmt(sample: Sample) -> str:
     )
 
 
-def _summary(samples: dict[str, list[Sample]]) -> None:
+def _summary(samples: dict[str, list[Sample]], goal: float) -> None:
     """Print the medians, the ratios and the CPU cost per request."""
     names = list(samples)
     medians = {target: Sample.median(samples[target]) for target in names}
@@ -914,7 +953,7 @@ def _summary(samples: dict[str, list[Sample]]) -> None:
             f"{m.server_us:.0f} us | {m.server_busy:.0%} | {m.client_busy:.0%} | "
             f"{m.others_busy:.0%} |"
         )
-    base, goal = names[0], (0.8 if names[0] == "bare" else COMPARE_GOAL)
+    base = names[0]
     floor = medians[base]
     print()
     for target in names[1:]:
@@ -956,6 +995,15 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "plugin service token (default) or static external-access token, against bare "
             "Starlette; 'compare': one di_backend route with auth off, an ES256 service token "
             "and a user token"
+        ),
+    )
+    parser.add_argument(
+        "--app",
+        choices=["starlette", "fastapi"],
+        default="starlette",
+        help=(
+            "the route as a Starlette router (default) or a FastAPI app reading "
+            "credentials() (needs di_backend[fastapi]), against the same kind served bare"
         ),
     )
     parser.add_argument("--connections", type=int, default=32)
@@ -1010,7 +1058,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     loadgen_conn, loadgen_child = context.Pipe()
     server = context.Process(
         target=server_main,
-        args=(server_child, token_kind, server_cpu_id, args.keep_nagle),
+        args=(server_child, token_kind, server_cpu_id, args.keep_nagle, args.app),
         name="bench-server",
     )
     loadgen = context.Process(
@@ -1045,7 +1093,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(
                 f"di_backend HTTP benchmark [{name}]: GET {target.path} -> {target.body.decode()}"
             )
-        print(f"  auth: {token_label}")
+        print(f"  auth: {token_label}; routes: {args.app}")
         print(
             f"  Python {platform.python_version()}, {os.cpu_count()} CPUs ({pinned}), "
             f"{info.versions}"
@@ -1069,7 +1117,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 sample = _run_phase(server_conn, loadgen_conn, spec, target)
                 samples[target].append(sample)
                 print(f"round {round_number}  {target:<10}  {_fmt(sample)}", flush=True)
-        _summary(samples)
+        goal = COMPARE_GOAL if token_kind == "compare" or args.app == "fastapi" else 0.8
+        _summary(samples, goal)
 
         if args.profile > 0:
             profiled = info.targets[names[-1]]

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from di_backend._refs import ServiceRef
+from di_backend.errors import DiBackendError, describe_error
 from di_backend.http._plugin_router import REQUEST_CONTEXT, PluginRequestContext
 from di_backend.services import (
     BackstageCredentials,
@@ -35,9 +36,13 @@ from di_backend.services import (
     PrincipalType,
 )
 
-__all__ = ["ErrorResponse", "credentials", "service"]
+__all__ = ["ErrorResponse", "ServiceUnavailableInRouteError", "credentials", "service"]
 
 T = TypeVar("T")
+
+
+class ServiceUnavailableInRouteError(DiBackendError, RuntimeError):
+    """``service(ref)`` could not give the plugin's instance of ``ref`` (a 500: a wiring bug)."""
 
 
 class _ErrorDetail(BaseModel):
@@ -133,7 +138,14 @@ def service(ref: ServiceRef[T]) -> Callable[[Request], Awaitable[T]]:
                 f"'{context.plugin_id}''s router was made outside a backend"
             )
             raise RuntimeError(msg)
-        return cast("T", await context.resolve(ref))
+        try:
+            return cast("T", await context.resolve(ref))
+        except Exception as error:
+            msg = (
+                f"Plugin '{context.plugin_id}' asked for service '{ref.id}' in a route "
+                f"(di_backend.fastapi.service), and it cannot be had: {describe_error(error)}"
+            )
+            raise ServiceUnavailableInRouteError(msg) from error
 
     dependency.__name__ = f"service_{ref.id.replace('.', '_')}"
     return dependency

@@ -92,6 +92,7 @@ class DefaultHttpRouter:
         self._gate = gate
         self._barrier = barrier
         self._apps: list[ASGIApp] = []
+        self._own_404: list[ASGIApp] = []  # apps that answer unmatched paths as we would
         self._app = ErrorHandlerMiddleware(self._dispatch, logger=logger)
 
     @property
@@ -114,7 +115,9 @@ class DefaultHttpRouter:
         if "fastapi" in sys.modules:  # only then can ``app`` be one; never import it here
             from di_backend.fastapi._mount import prepare
 
-            app = prepare(app, self)
+            app, answers_404 = prepare(app, self)
+            if answers_404:
+                self._own_404.append(app)
         self._apps.append(app)
 
     def add_auth_policy(self, *, path: str, allow: AuthPolicyAllow) -> None:
@@ -146,8 +149,12 @@ class DefaultHttpRouter:
         await self._gate.wait()
         await self._barrier.check(scope)
         scope[REQUEST_CONTEXT] = self._context
-        for app in self._apps:
-            if _handles(app, scope):
+        apps = self._apps
+        last = len(apps) - 1
+        for index, app in enumerate(apps):
+            # The last app takes the request when it answers unknown paths itself in
+            # di_backend's shape (a prepared FastAPI app): no second route matching.
+            if (index == last and app in self._own_404) or _handles(app, scope):
                 await app(scope, receive, send)
                 return
         method = scope.get("method", "WEBSOCKET")

@@ -51,6 +51,7 @@ class TodoStore:
 
 
 todo_store: ServiceRef[TodoStore] = create_service_ref(id="test.todoStore")
+ghost: ServiceRef[object] = create_service_ref(id="nobody.provides")  # no factory anywhere
 store_factory = create_service_factory(todo_store, lambda: TodoStore("todo"))
 SERVICE = {"Authorization": mock_credentials.service.header("plugin:caller")}
 USER = {"Authorization": mock_credentials.user.header("user:default/jane")}
@@ -137,6 +138,28 @@ async def test_typed_parameters_credentials_and_services() -> None:
     assert bad_path.json()["detail"][0]["loc"] == ["path", "index"]
     assert bad_body.status_code == 422
     assert [e["loc"] for e in bad_body.json()["detail"]] == [["body", "title"]]
+
+
+async def test_a_service_nothing_provides_names_the_plugin_and_the_ref() -> None:
+    """``service(ref)`` for a ref without a factory is a 500 naming the plugin and the ref."""
+    app = FastAPI()
+
+    @app.get("/ghost")
+    async def haunted(value: Annotated[object, Depends(service(ghost))]) -> str:
+        return "unreachable"
+
+    backend = await start_test_backend(features=[_plugin(app)])
+    try:
+        async with http_client(backend) as client:
+            failed = await client.get("/api/todo/ghost", headers=SERVICE)
+    finally:
+        await backend.stop()
+    assert failed.status_code == 500
+    assert failed.json()["error"]["message"] == (
+        "Plugin 'todo' asked for service 'nobody.provides' in a route "
+        "(di_backend.fastapi.service), and it cannot be had: MissingDependencyError: "
+        "No service factory is installed for serviceRef{nobody.provides}"
+    )
 
 
 async def test_a_service_only_dependency_refuses_a_user_with_403() -> None:
