@@ -58,7 +58,7 @@ class ServiceRegistry:
         self._loaded: dict[str, list[tuple[AnyFactory, str]]] = {}
         self._default_factories: dict[object, AnyFactory] = {}
         self._resolved: dict[str, list[AnyFactory]] = {}
-        self._missing_cache: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        self._missing_cache: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {}
         # answers of is_available / _missing_below; cleared whenever a factory is added
         self._available: dict[str, bool] = {}
         self._all: list[AnyFactory] | None = None
@@ -127,8 +127,8 @@ class ServiceRegistry:
         added = self._added.get(service_id, [])
         loaded = [f for f, _ in self._loaded.get(service_id, [])]
         defaults = self._defaults.get(service_id, [])
-        if multiton:
-            return [*defaults, *loaded, *added]
+        if multiton:  # Backstage's order: the defaults, then added, then from loaders
+            return [*defaults, *added, *loaded]
         return (added or loaded or defaults)[-1:]
 
     def _default_factory_of(self, ref: AnyServiceRef) -> AnyFactory | None:
@@ -227,38 +227,61 @@ class ServiceRegistry:
             raise CircularDependencyError(msg, tuple(cycles))
         self._acyclic = True
 
-    def _missing_below(self, ref: AnyServiceRef) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """``(service id, missing dep ids)`` for every factory ``ref`` transitively needs."""
+    def _missing_below(
+        self, ref: AnyServiceRef
+    ) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+        """``(chain, missing dep ids)`` for every factory ``ref`` transitively needs.
+
+        ``chain`` runs from ``ref``'s id down to the service whose factory lacks
+        the ``missing`` dependencies.
+        """
         cached = self._missing_cache.get(ref.id)
         if cached is not None:
             return cached
         self._missing_cache[ref.id] = ()  # cycles were rejected before; this guards re-entry
-        problems: list[tuple[str, tuple[str, ...]]] = []
+        problems: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
         for factory in self._candidates(ref):
             missing = tuple(d.id for d in factory.deps if not self.is_available(d))
             if missing:
-                problems.append((factory.service.id, missing))
+                problems.append(((factory.service.id,), missing))
             for dep in factory.deps:
                 if self.is_available(dep):
-                    problems.extend(self._missing_below(dep))
+                    problems.extend(
+                        ((factory.service.id, *chain), below)
+                        for chain, below in self._missing_below(dep)
+                    )
         result = tuple(dict.fromkeys(problems))
         self._missing_cache[ref.id] = result
         return result
 
     def missing_for(self, refs: Sequence[AnyServiceRef], plugin_id: str) -> list[str]:
-        """Messages for every factory that ``refs`` need whose dependencies are missing."""
+        """Messages for every factory that ``refs`` need whose dependencies are missing.
+
+        As in Backstage, a dependency missing further down is reported through the
+        chain: each service above it failed because creating its dependency did.
+        """
         messages: list[str] = []
         for ref in refs:
             if not self.is_available(ref):
                 continue
-            for service_id, missing in self._missing_below(ref):
-                scope_id = plugin_id if self._scope_of(service_id) is Scope.PLUGIN else "root"
+            for chain, missing in self._missing_below(ref):
                 names = ", ".join(f"'{m}'" for m in missing)
-                messages.append(
-                    f"Failed to instantiate service '{service_id}' for '{scope_id}' because "
-                    f"the following dependent services are missing: {names}"
+                message = (
+                    f"Failed to instantiate service '{chain[-1]}' for "
+                    f"'{self._scope_name(chain[-1], plugin_id)}' because the following "
+                    f"dependent services are missing: {names}"
                 )
+                for service_id in reversed(chain[:-1]):
+                    message = (
+                        f"Failed to instantiate service '{service_id}' for "
+                        f"'{self._scope_name(service_id, plugin_id)}' because the factory "
+                        f"function threw an error, MissingDependencyError: {message}"
+                    )
+                messages.append(message)
         return list(dict.fromkeys(messages))
+
+    def _scope_name(self, service_id: str, plugin_id: str) -> str:
+        return plugin_id if self._scope_of(service_id) is Scope.PLUGIN else "root"
 
     def _scope_of(self, service_id: str) -> Scope:
         for table in (self._resolved, self._added, self._defaults):

@@ -126,7 +126,7 @@ class TestText:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(
-            "Wiring of 2 plugins and 2 modules (config: app-config.yaml, env)\n"
+            "Wiring of 3 plugins and 2 modules (config: app-config.yaml, env)\n"
         )
         assert EXAMPLE_TEXT in result.stdout
         assert (

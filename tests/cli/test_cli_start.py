@@ -61,7 +61,7 @@ class TestStartAndStop:
             code, stderr = cli.finish()
         assert code == 0, stderr
         record = log_records([summary])[0]
-        assert record["plugins"] == ["example", "todo"]
+        assert record["plugins"] == ["example", "notes", "todo"]
         assert record["modules"] == ["todo.github", "todo.jira"]
         assert record["config"] == ["app-config.yaml", "env"]  # env: the test port override
         messages = [str(r["message"]) for r in log_records(cli.lines)]

@@ -574,6 +574,28 @@ class TestMultiton:
         await backend.start()
         assert sorted(seen[0]) == ["added", "default"]
 
+    async def test_a_multiton_lists_defaults_then_added_then_loaded(
+        self, make_backend: MakeBackend
+    ) -> None:
+        """As in Backstage: the backend's defaults, then added factories, then loaders'."""
+        ref: MultitonServiceRef[str] = create_service_ref(id="f.multi.order", multiton=True)
+        seen: list[list[str]] = []
+
+        async def init(values: list[str] = inject(ref)) -> None:
+            seen.append(values)
+
+        def load() -> list[BackendFeature]:
+            return [create_service_factory(ref, lambda: "loaded")]
+
+        backend = make_backend(
+            create_backend_feature_loader(load),  # given first, still listed last
+            create_service_factory(ref, lambda: "added"),
+            plugin("p", init),
+            defaults=[create_service_factory(ref, lambda: "default")],
+        )
+        await backend.start()
+        assert seen == [["default", "added", "loaded"]]
+
 
 def recording_default_factory(
     loads: list[str],

@@ -375,7 +375,7 @@ class TestMissingDependencies:
     async def test_missing_dependencies_of_factories_name_who_needs_them(
         self, make_backend: MakeBackend
     ) -> None:
-        """A factory whose own dependencies are missing is named with them (19), nothing runs."""
+        """A factory's missing dependencies are named (19), those further down through the chain."""
         svc, root_svc = str_ref("v.svc"), str_ref("v.rootsvc", "root")
         calls: list[str] = []
 
@@ -403,8 +403,9 @@ class TestMissingDependencies:
         assert str(failure.error) == (
             "Failed to instantiate service 'v.svc' for 'p' because the following dependent "
             "services are missing: 'v.a', 'v.b'\n"
-            "Failed to instantiate service 'v.rootsvc' for 'root' because the following "
-            "dependent services are missing: 'v.c'"
+            "Failed to instantiate service 'v.svc' for 'p' because the factory function threw an "
+            "error, MissingDependencyError: Failed to instantiate service 'v.rootsvc' for 'root' "
+            "because the following dependent services are missing: 'v.c'"
         )
         assert calls == []
 

@@ -92,7 +92,7 @@ def _split(tmp_path: Path) -> Iterator[Split]:
         summary_b, summary_a = b.wait_until_ready(), a.wait_until_ready()
         assert (summary_a["plugins"], summary_a["modules"]) == (["example"], [])
         assert (summary_b["plugins"], summary_b["modules"]) == (
-            ["todo"],
+            ["notes", "todo"],
             ["todo.github", "todo.jira"],
         )
         yield Split(a, b)
@@ -210,7 +210,7 @@ def test_single_backend_answers_hello_the_same_way(tmp_path: Path) -> None:
     env = {"APP_CONFIG_backend_listen_host": LOOPBACK, "APP_CONFIG_backend_listen_port": str(port)}
     with running("single", [SINGLE_CONFIG], port, tmp_path, env) as single:
         summary = single.wait_until_ready()
-        assert summary["plugins"] == ["example", "todo"]
+        assert summary["plugins"] == ["example", "notes", "todo"]
         response = single.get("/api/example/hello")
         assert response.status_code == 200, response.text
         assert response.json() == EXPECTED_HELLO
