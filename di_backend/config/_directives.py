@@ -37,14 +37,20 @@ class _Transformer:
         where = f"'{format_path(path)}'" if path else "the top level"
         return ConfigFileError(f"Error at {where} in '{file.display}', {reason}")
 
+    def substitute(self, value: str, path: ConfigPath, file: _File) -> str | None:
+        """``${VAR}`` in one string; an unset variable leaves the key out (and is noted)."""
+        result = substitute(value, self.env)
+        self.source.secrets.update(result.secrets)
+        if result.unset is not None:
+            self.source.unset[path] = (result.unset, file.display)
+        return result.value
+
     def transform(self, value: JsonValue, path: ConfigPath, file: _File) -> JsonValue:
         """Return the transformed value, or ``None`` when the key should be dropped."""
         if value is None:
             return None
         if isinstance(value, str):
-            result = substitute(value, self.env)
-            self.source.secrets.update(result.secrets)
-            out: JsonValue = result.value
+            out: JsonValue = self.substitute(value, path, file)
         elif isinstance(value, list):
             items: list[JsonValue] = []
             for item in value:

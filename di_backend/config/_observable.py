@@ -200,6 +200,10 @@ class ObservableConfig(_ConfigView):
         """The current configuration as a static snapshot."""
         return self._state.reader
 
+    def unset_substitutions(self) -> tuple[tuple[str, str, str], ...]:
+        """The current unset substitutions; see :meth:`ConfigReader.unset_substitutions`."""
+        return self._state.reader.unset_substitutions()
+
     def secret_values(self) -> frozenset[str]:
         """Return the current secret values; see :meth:`ConfigReader.secret_values`."""
         return self._state.reader.secret_values()

@@ -61,9 +61,10 @@ class ConfigReader:
         sources: tuple[str, ...],
         origins: Mapping[ConfigPath, str],
         secrets: frozenset[str],
+        unset: Mapping[ConfigPath, tuple[str, str]] | None = None,
     ) -> ConfigReader:
         """Build a reader over already-normalized data (used by the loader)."""
-        return cls._wrap(ConfigTree(TreeInfo(sources, origins, secrets), data))
+        return cls._wrap(ConfigTree(TreeInfo(sources, origins, secrets, unset or {}), data))
 
     @classmethod
     def _wrap(cls, tree: ConfigTree) -> ConfigReader:
@@ -88,6 +89,17 @@ class ConfigReader:
     def prefix(self) -> str:
         """The full key of this sub-config (``''`` for the root)."""
         return format_path(self._tree.base)
+
+    def unset_substitutions(self) -> tuple[tuple[str, str, str], ...]:
+        """The keys left out because ``${VAR}`` named an unset variable.
+
+        Each is ``(key, variable, file)``, e.g. ``("myapp.token", "MYAPP_TOKEN",
+        "app-config.yaml")``; the whole configuration's, also on a sub-config.
+        """
+        return tuple(
+            (format_path(path), variable, file)
+            for path, (variable, file) in self._tree.info.unset.items()
+        )
 
     def secret_values(self) -> frozenset[str]:
         """Return the values that came from the environment or from files.

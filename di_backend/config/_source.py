@@ -28,6 +28,8 @@ class LoadedSource:
         data: the tree (may contain ``None``, which means "not set").
         origins: where each node came from, by path (e.g. an included file).
         secrets: values that came from the environment or from ``$file``.
+        unset: the keys left out because ``${VAR}`` named an unset variable: the
+            variable and the file, by path.
 
     """
 
@@ -35,6 +37,9 @@ class LoadedSource:
     data: JsonObject
     origins: dict[ConfigPath, str] = field(default_factory=dict[ConfigPath, str])
     secrets: set[str] = field(default_factory=set[str])
+    unset: dict[ConfigPath, tuple[str, str]] = field(
+        default_factory=dict[ConfigPath, tuple[str, str]]
+    )
 
 
 def _value_at(tree: JsonValue, path: ConfigPath) -> object:
@@ -63,7 +68,9 @@ def merge_sources(sources: Sequence[LoadedSource]) -> ConfigReader:
     data: JsonObject = {}
     origins: dict[ConfigPath, str] = {}
     secrets: set[str] = set()
+    unset: dict[ConfigPath, tuple[str, str]] = {}
     for source in sources:
+        unset.update(source.unset)
         tree = normalize_object(source.data)
         for path, origin in source.origins.items():
             new = _value_at(tree, path)
@@ -83,4 +90,11 @@ def merge_sources(sources: Sequence[LoadedSource]) -> ConfigReader:
         path: origin for path, origin in origins.items() if _value_at(data, path) is not _MISSING
     }
     names = tuple(source.name for source in sources) or (EMPTY_SOURCE_NAME,)
-    return ConfigReader._create(data, sources=names, origins=live, secrets=secret_strings(secrets))
+    still_unset = {path: why for path, why in unset.items() if _value_at(data, path) is _MISSING}
+    return ConfigReader._create(
+        data,
+        sources=names,
+        origins=live,
+        secrets=secret_strings(secrets),
+        unset=still_unset,
+    )

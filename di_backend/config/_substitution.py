@@ -19,11 +19,13 @@ class Substitution:
     Attributes:
         value: the new string, or ``None`` when a variable without default is unset.
         secrets: the environment values that were inserted.
+        unset: the variable that was unset, when ``value`` is ``None``.
 
     """
 
     value: str | None
     secrets: tuple[str, ...]
+    unset: str | None = None
 
 
 def substitute(text: str, env: Mapping[str, str]) -> Substitution:
@@ -63,5 +65,5 @@ def substitute(text: str, env: Mapping[str, str]) -> Substitution:
             elif has_default:
                 out.append(default)
             else:
-                return Substitution(None, tuple(secrets))
+                return Substitution(None, tuple(secrets), name.strip())
     return Substitution("".join(out), tuple(secrets))

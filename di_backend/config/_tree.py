@@ -46,12 +46,17 @@ class TreeInfo:
         sources: the names of the sources, for "missing" messages.
         origins: the source of each node by path, for "wrong type" messages.
         secrets: the secret values of the whole configuration.
+        unset: keys left out because ``${VAR}`` named an unset variable (the
+            variable and the file), for "missing" messages.
 
     """
 
     sources: tuple[str, ...]
     origins: Mapping[ConfigPath, str] = field(default_factory=dict[ConfigPath, str])
     secrets: frozenset[str] = frozenset()
+    unset: Mapping[ConfigPath, tuple[str, str]] = field(
+        default_factory=dict[ConfigPath, tuple[str, str]]
+    )
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,15 @@ class ConfigTree:
     def missing(self, key: str) -> ConfigKeyError:
         """Build the error for a required ``key`` that holds nothing."""
         where = ", ".join(f"'{source}'" for source in self.info.sources)
-        full = format_path((*self.base, *parse_key(key)))
+        path = (*self.base, *parse_key(key))
+        full = format_path(path)
+        unset = self.info.unset.get(path)
+        if unset is not None:
+            variable, file = unset
+            return ConfigKeyError(
+                f"Missing required config value at '{full}' in {where}: '{file}' sets it "
+                f"to ${{{variable}}}, and the environment variable {variable} is not set"
+            )
         return ConfigKeyError(f"Missing required config value at '{full}' in {where}")
 
     def wrong_type(self, path: ConfigPath, value: JsonValue, expected: str) -> ConfigTypeError:

@@ -52,11 +52,25 @@ def _root_logger(
 ) -> RootLoggerService:
     logger_config = config.get_optional_config("backend.logger")
     meta = {"service": "backstage"}
-    return DefaultRootLogger.create(
+    logger = DefaultRootLogger.create(
         config_level=logger_config.get_optional_string("level") if logger_config else None,
         redactions=_secrets(config),
         meta=meta,
     )
+    _warn_unset_substitutions(config, logger)
+    return logger
+
+
+def _warn_unset_substitutions(config: ConfigService, logger: RootLoggerService) -> None:
+    """Say once, at start, which keys an unset ``${VAR}`` left out, and where."""
+    unset = getattr(config, "unset_substitutions", None)
+    found: object = unset() if callable(unset) else ()
+    for entry in cast("Iterable[tuple[str, str, str]]", found if isinstance(found, tuple) else ()):
+        key, variable, file = entry
+        logger.warn(
+            f"Config value at '{key}' in '{file}' is left out: it is ${{{variable}}}, and the "
+            f"environment variable {variable} is not set"
+        )
 
 
 root_logger_factory = create_service_factory(core_services.root_logger, _root_logger)

@@ -138,6 +138,58 @@ class TestStartupFailures:
         )
         assert "Traceback" not in result.stderr
 
+    def test_an_unset_variable_is_named_once_and_in_each_failure(self, tmp_path: Path) -> None:
+        """``${VAR}`` unset then required: one warning names the variable and file; errors too."""
+        for plugin_id in ("needs_a", "needs_b"):
+            write_package(
+                tmp_path,
+                plugin_id,
+                f"""
+                from di_backend import core_services, create_backend_plugin, inject
+
+
+                def register(env):
+                    async def init(config=inject(core_services.root_config)):
+                        config.get_string("myapp.token")
+
+                    env.register_init(init)
+
+
+                default = create_backend_plugin(
+                    plugin_id="{plugin_id.replace("_", "-")}", register=register
+                )
+                """,
+            )
+        write_config(
+            tmp_path,
+            """
+            backend: {features: [needs_a, needs_b]}
+            myapp:
+              token: ${MYAPP_TOKEN}
+            """,
+        )
+        env = {k: v for k, v in cli_env().items() if k != "MYAPP_TOKEN"}
+        result = run_cli(["start"], cwd=tmp_path, env=env)
+        assert result.returncode == 1
+        warnings = [
+            r["message"] for r in log_records(result.stdout.splitlines()) if r["level"] == "warn"
+        ]
+        assert (
+            warnings.count(
+                "Config value at 'myapp.token' in 'app-config.yaml' is left out: it is "
+                "${MYAPP_TOKEN}, and the environment variable MYAPP_TOKEN is not set"
+            )
+            == 1
+        )
+        assert (
+            result.stderr.count(
+                "Missing required config value at 'myapp.token' in 'app-config.yaml', 'env': "
+                "'app-config.yaml' sets it to ${MYAPP_TOKEN}, and the environment variable "
+                "MYAPP_TOKEN is not set"
+            )
+            == 2
+        )  # 'env': the test's APP_CONFIG_backend_listen_port
+
     def test_exception_in_register_names_where_it_was_raised(self, tmp_path: Path) -> None:
         """An error raised by ``register`` is printed with its class and place, not a traceback."""
         write_package(

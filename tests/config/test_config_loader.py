@@ -315,3 +315,18 @@ def test_config_errors_are_value_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Failed to parse config file") as info:
         load_config(cwd=tmp_path, env=NO_ENV)
     assert isinstance(info.value, ConfigError)
+
+
+def test_a_required_key_an_unset_variable_left_out_names_the_variable(tmp_path: Path) -> None:
+    """Reading a key whose ``${VAR}`` was unset says which variable, in which file."""
+    (tmp_path / "app-config.yaml").write_text("db:\n  password: ${DB_PASSWORD}\n", "utf-8")
+    config = load_config(cwd=tmp_path, env={})
+    assert config.unset_substitutions() == (("db.password", "DB_PASSWORD", "app-config.yaml"),)
+    with pytest.raises(ConfigKeyError) as caught:
+        config.get_config("db").get_string("password")
+    assert str(caught.value) == (
+        "Missing required config value at 'db.password' in 'app-config.yaml': 'app-config.yaml' "
+        "sets it to ${DB_PASSWORD}, and the environment variable DB_PASSWORD is not set"
+    )
+    later = load_config(cwd=tmp_path, env={"APP_CONFIG_db_password": "from-env"})
+    assert later.unset_substitutions() == ()  # another source gave the key a value
