@@ -32,7 +32,12 @@ from di_backend._refs import AnyServiceRef, ExtensionPoint
 from di_backend._registry import ServiceRegistry
 from di_backend._wiring import PluginPlan, _loader_items, plan_wiring
 from di_backend.defaults._logging import DefaultRootLogger
-from di_backend.errors import ForwardedError, InvalidFeatureError, describe_error
+from di_backend.errors import (
+    ForwardedError,
+    InvalidFeatureError,
+    RegistrationError,
+    describe_error,
+)
 from di_backend.services import ConfigService
 
 __all__ = ["DepInfo", "ExtensionPointInfo", "InitInfo", "PluginInfo", "WiringGraph", "build_wiring"]
@@ -295,7 +300,20 @@ async def build_wiring(
     for origin, loader in found:
         collector.dispatch(origin.feature, origin.origin, loader)
     await collector.expand()
-    features = [feature for feature, _ in collector.features]
+    # A feature whose register callback is refused (a plugin init injecting an
+    # extension point, say) fails as that plugin, as it would at start; the rest of
+    # the wiring is still read.
+    refused: list[tuple[BackendPlugin | BackendModule, str, RegistrationError]] = []
+    readable: list[tuple[BackendPlugin | BackendModule, str]] = []
+    for feature, where in collector.features:
+        try:
+            feature.get_registration()
+        except RegistrationError as error:
+            refused.append((feature, where, error))
+        else:
+            readable.append((feature, where))
+    collector.features = readable
+    features = [feature for feature, _ in readable]
     registrations = [feature.get_registration() for feature in features]
     registry = collector.registry
     if not registry.has_explicit(core_services.root_instance_metadata.id):
@@ -314,6 +332,7 @@ async def build_wiring(
     plugins: list[PluginInfo] = []
     for plugin_id in sorted(plan.plugins):
         plugins.append(_plugin_info(collector, plan.plugins[plugin_id], origins, registrants))
+    plugins = _with_refused(plugins, refused)
     points = [
         ExtensionPointInfo(
             ep_id,
@@ -329,6 +348,38 @@ async def build_wiring(
     return WiringGraph(
         tuple(plugins), tuple(points), tuple(collector.unexpanded), tuple(config_sources)
     )
+
+
+def _with_refused(
+    plugins: list[PluginInfo],
+    refused: Sequence[tuple[BackendPlugin | BackendModule, str, RegistrationError]],
+) -> list[PluginInfo]:
+    """Add the features whose registration was refused, as failing inits."""
+    by_id = {plugin.plugin_id: plugin for plugin in plugins}
+    for feature, origin, error in refused:
+        module_id = feature.module_id if isinstance(feature, BackendModule) else None
+        problem = describe_error(error)
+        failing = InitInfo(
+            feature.plugin_id,
+            module_id,
+            "(its register callback was refused)",
+            origin,
+            None,
+            (),
+            (),
+            None if module_id is None else problem,  # a plugin's shows once, as the plugin's
+        )
+        current = by_id.get(feature.plugin_id)
+        if module_id is None:
+            modules = () if current is None else current.modules
+            by_id[feature.plugin_id] = PluginInfo(feature.plugin_id, failing, modules, problem)
+        elif current is None:
+            by_id[feature.plugin_id] = PluginInfo(feature.plugin_id, None, (failing,), None)
+        else:
+            by_id[feature.plugin_id] = PluginInfo(
+                current.plugin_id, current.plugin, (*current.modules, failing), current.problem
+            )
+    return [by_id[plugin_id] for plugin_id in sorted(by_id)]
 
 
 def _plugin_info(

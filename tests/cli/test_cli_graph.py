@@ -392,3 +392,48 @@ class TestDiagrams:
             _graph(site, capsys, "--format", "svg")
         assert exit_info.value.code == 2
         assert "invalid choice: 'svg'" in capsys.readouterr().err
+
+
+REFUSED_PLUGIN = """
+from di_backend import core_services, create_backend_plugin, create_extension_point, inject
+
+point = create_extension_point(id="{prefix}.point")
+
+
+def register(env):
+    env.register_extension_point(point, object())
+
+    async def init(own=inject(point)):
+        pass
+
+    env.register_init(init)
+
+
+def register_ok(env):
+    async def init(logger=inject(core_services.logger)):
+        pass
+
+    env.register_init(init)
+
+
+refused = create_backend_plugin(plugin_id="{prefix}-refused", register=register)
+fine = create_backend_plugin(plugin_id="{prefix}-fine", register=register_ok)
+"""
+
+
+def test_a_plugin_whose_registration_is_refused_shows_as_failing(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin injecting an extension point is shown failing; the rest is still read."""
+    prefix = f"ep{uuid.uuid4().hex[:6]}"
+    write_package(site, prefix, _fill(REFUSED_PLUGIN, prefix=prefix))
+    write_config(site, f"backend: {{features: ['{prefix}:refused', '{prefix}:fine']}}\n")
+    code, out, _ = _graph(site, capsys)
+    assert code == 1
+    assert f"plugin '{prefix}-fine'\n  1. plugin init" in out
+    problem = (
+        f"plugin '{prefix}-refused': RegistrationError: Rejected dependency on extension point "
+        f"{prefix}.point from outside of a module"
+    )
+    assert problem in out
+    assert "only modules may use extension points" in out
