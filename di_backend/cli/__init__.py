@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Print plugins, modules, their dependencies and initialisation order.",
     )
     graph.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    graph.add_argument(
+        "--services",
+        action="store_true",
+        help="also list every service the inits need and the services each one needs (text)",
+    )
     return parser
 
 
@@ -70,7 +75,7 @@ def _start(config: Sequence[str]) -> int:
     return asyncio.run(serve(build_backend(config)))
 
 
-def _graph(config: Sequence[str], format: GraphFormat) -> int:
+def _graph(config: Sequence[str], format: GraphFormat, *, services: bool = False) -> int:
     from di_backend._create_backend import default_service_factories
     from di_backend.cli._graph_model import build_wiring
     from di_backend.cli._graph_render import render
@@ -87,7 +92,7 @@ def _graph(config: Sequence[str], format: GraphFormat) -> int:
     except Exception as error:
         print(describe_startup_failure(error, "Reading the wiring"), file=sys.stderr)
         return 1
-    print(render(graph, format))
+    print(render(graph, format, services=services))
     problems = graph.problems
     if problems:
         print(f"{len(problems)} wiring problem(s); see the end of the output", file=sys.stderr)
@@ -116,4 +121,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "start":
         return _start(config)
     format: GraphFormat = args.format
-    return _graph(config, format)
+    return _graph(config, format, services=bool(args.services))

@@ -31,6 +31,7 @@ from di_backend._loaders import BackendFeatureLoader, resolve_feature
 from di_backend._refs import AnyServiceRef, ExtensionPoint
 from di_backend._registry import ServiceRegistry
 from di_backend._wiring import PluginPlan, _loader_items, plan_wiring
+from di_backend.cli._graph_services import ServiceInfo, collect_services
 from di_backend.defaults._logging import DefaultRootLogger
 from di_backend.errors import (
     ForwardedError,
@@ -139,12 +140,14 @@ class WiringGraph:
         extension_points: every registered extension point, sorted by id.
         unexpanded_loaders: feature loaders that need services a graph cannot provide.
         config_sources: the files the configuration was read from.
+        services: every service the inits need, directly or not, with what it needs.
     """
 
     plugins: tuple[PluginInfo, ...]
     extension_points: tuple[ExtensionPointInfo, ...]
     unexpanded_loaders: tuple[str, ...]
     config_sources: tuple[str, ...]
+    services: tuple[ServiceInfo, ...] = ()
 
     @property
     def problems(self) -> list[str]:
@@ -345,8 +348,17 @@ async def build_wiring(
         )
         for ep_id, registrant in sorted(registrants.items())
     ]
+    services = collect_services(
+        registry,
+        (dep.ref for registration in plan.registrations for dep in registration.init.deps),
+        lambda ref: _service_provider(collector, ref),
+    )
     return WiringGraph(
-        tuple(plugins), tuple(points), tuple(collector.unexpanded), tuple(config_sources)
+        tuple(plugins),
+        tuple(points),
+        tuple(collector.unexpanded),
+        tuple(config_sources),
+        services,
     )
 
 

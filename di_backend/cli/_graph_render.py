@@ -237,14 +237,22 @@ _RENDERERS: Final[dict[GraphFormat, Callable[[WiringGraph], str]]] = {
 }
 
 
-def render(graph: WiringGraph, format: GraphFormat = "text") -> str:
+def render(graph: WiringGraph, format: GraphFormat = "text", *, services: bool = False) -> str:
     """Render the wiring.
 
     Args:
         graph: what :func:`~di_backend.cli._graph_model.build_wiring` returned.
         format: ``text`` (for people), ``mermaid`` (a ``flowchart``) or ``dot`` (Graphviz).
+        services: add (to ``text``) the services the inits need and what each needs.
 
     Returns:
         The rendering, without a trailing newline.
     """
-    return _RENDERERS[format](graph)
+    rendered = _RENDERERS[format](graph)
+    if services and format == "text" and graph.services:
+        lines = ["", "Services (which service needs which)"]
+        for service in graph.services:
+            needs = ", ".join(service.needs) or "nothing"
+            lines.append(f"  {service.ref} ({service.provider}) needs {needs}")
+        rendered += "\n" + "\n".join(lines)
+    return rendered

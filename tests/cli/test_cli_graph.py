@@ -437,3 +437,19 @@ def test_a_plugin_whose_registration_is_refused_shows_as_failing(
     )
     assert problem in out
     assert "only modules may use extension points" in out
+
+
+def test_services_lists_which_service_needs_which() -> None:
+    """``--services`` adds each service the inits need with the services it needs."""
+    result = run_cli(
+        ["graph", "--config", "app-config.yaml", "--services"], cwd=EXAMPLES, env=cli_env(EXAMPLES)
+    )
+    assert result.returncode == 0, result.stderr
+    _, _, section = result.stdout.partition("\nServices (which service needs which)\n")
+    assert (
+        "  serviceRef{core.httpAuth} (plugin scope, default factory) needs serviceRef{core.auth}"
+        in section.splitlines()
+    )
+    assert "  serviceRef{core.rootConfig} (root scope, default factory) needs nothing" in section
+    plain = run_cli(["graph", "--config", "app-config.yaml"], cwd=EXAMPLES, env=cli_env(EXAMPLES))
+    assert "Services (which service needs which)" not in plain.stdout
