@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import NoReturn
 
+from di_backend.config._files import MAX_DEPTH
 from di_backend.config._source import LoadedSource
 from di_backend.config._values import KEY_PART_PATTERN, iter_paths
 from di_backend.errors import ConfigError, describe_error
@@ -31,6 +32,18 @@ def _parse_value(text: str) -> JsonValue:
     except ValueError:
         return text
     return value
+
+
+def _check_depth(value: JsonValue, name: str, depth: int = 0) -> None:
+    """Refuse values nested deeper than the config files may be."""
+    if depth > MAX_DEPTH:
+        raise RecursionError(name)
+    if isinstance(value, list):
+        for item in value:
+            _check_depth(item, name, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, name, depth + 1)
 
 
 def _strings(value: JsonValue) -> list[str]:
@@ -91,7 +104,15 @@ def read_env_config(env: Mapping[str, str]) -> LoadedSource | None:
                 continue
             if part in node:
                 raise ConfigError(f"Refusing to override existing config at key '{key}'")
-            value = _parse_value(text)
+            try:
+                value = _parse_value(text)
+                _check_depth(value, name)
+            except RecursionError:
+                msg = (
+                    f"Failed to parse JSON-serialized config value for key '{key}' "
+                    f"(env var {name}): it is nested more than {MAX_DEPTH} levels deep"
+                )
+                raise ConfigError(msg) from None
             if value is None:
                 cause = describe_error(ValueError("value may not be null"))
                 raise ConfigError(

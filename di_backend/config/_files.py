@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 
@@ -16,8 +16,23 @@ __all__ = ["display_path", "parse_document", "read_text"]
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
+MAX_DOCUMENT_CHARS = 16 * 1024 * 1024
+"""The largest configuration document read, in characters."""
 
-class _ConfigYamlLoader(yaml.SafeLoader):
+MAX_NODES = 1_000_000
+"""The most values a document may hold once its aliases are expanded."""
+
+MAX_DEPTH = 100
+"""The deepest nesting of mappings and lists a document may have."""
+
+# libyaml's parser where PyYAML was built with it (a 200 000-key file: 11 s pure Python).
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ConfigYamlLoader(_BaseLoader):
     """A safe YAML loader that keeps dates as strings (config values are JSON data)."""
 
 
@@ -25,6 +40,72 @@ _ConfigYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _check_bounds(node: yaml.Node, display: str) -> None:
+    """Refuse alias bombs, recursive aliases and deep nesting before anything is built."""
+    count = 0
+    on_path: set[int] = set()
+
+    def visit(current: yaml.Node, depth: int) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_NODES:
+            msg = (
+                f"Failed to parse config file '{display}': it holds more than {MAX_NODES} "
+                "values once its aliases are expanded (an alias bomb?)"
+            )
+            raise ConfigFileError(msg)
+        if depth > MAX_DEPTH:
+            line = current.start_mark.line + 1
+            msg = (
+                f"Failed to parse config file '{display}' at line {line}: values are nested "
+                f"more than {MAX_DEPTH} levels deep"
+            )
+            raise ConfigFileError(msg)
+        if isinstance(current, yaml.ScalarNode):
+            return
+        if id(current) in on_path:
+            line = current.start_mark.line + 1
+            msg = (
+                f"Failed to parse config file '{display}' at line {line}: an alias refers to "
+                "a value that contains it (a recursive alias)"
+            )
+            raise ConfigFileError(msg)
+        on_path.add(id(current))
+        children: list[yaml.Node] = (
+            [item for pair in current.value for item in pair]
+            if isinstance(current, yaml.MappingNode)
+            else list(current.value)
+        )
+        for child in children:
+            visit(child, depth + 1)
+        on_path.discard(id(current))
+
+    visit(node, 0)
+
+
+def _load_yaml(text: str, display: str) -> object:
+    if len(text) > MAX_DOCUMENT_CHARS:
+        msg = (
+            f"Failed to parse config file '{display}': it has {len(text)} characters, more "
+            f"than the {MAX_DOCUMENT_CHARS} a configuration file may have"
+        )
+        raise ConfigFileError(msg)
+    loader = _ConfigYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_bounds(node, display)
+        try:
+            built: object = loader.construct_document(node)  # pyright: ignore[reportUnknownMemberType]
+            return built
+        except ValueError as error:  # e.g. an integer beyond Python's digit limit
+            msg = f"Failed to parse config file '{display}': {error}"
+            raise ConfigFileError(msg) from None
+    finally:
+        loader.dispose()
 
 
 def display_path(path: str, base_dir: str) -> str:
@@ -81,7 +162,7 @@ def parse_document(text: str, display: str, kind: Literal["yaml", "json"] = "yam
             raise _parse_error(display, error.lineno, error.msg) from None
     else:
         try:
-            raw = yaml.load(text, Loader=_ConfigYamlLoader)
+            raw = _load_yaml(text, display)
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line = None if mark is None else mark.line + 1

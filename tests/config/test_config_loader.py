@@ -192,8 +192,7 @@ def test_bad_yaml_mapping_error_line(tmp_path: Path) -> None:
     """A YAML syntax error reports the 1-based line where the problem is."""
     write(tmp_path, "app-config.yaml", "a: 1\nb: 2\nc: d: e\n")
     message = (
-        "Failed to parse config file 'app-config.yaml' at line 3: "
-        "mapping values are not allowed here"
+        "Failed to parse config file 'app-config.yaml' at line 3: mapping values are not allowed"
     )
     with pytest.raises(ConfigFileError, match=re.escape(message)):
         load_config(cwd=tmp_path, env=NO_ENV)
