@@ -63,7 +63,9 @@ def test_deep_nesting_is_refused(tmp_path: Path) -> None:
 
 def test_a_huge_integer_is_a_config_error(tmp_path: Path) -> None:
     """An integer past Python's digit limit is a config error naming the file."""
-    with pytest.raises(ConfigFileError, match="Failed to parse config file 'app-config.yaml'"):
+    with pytest.raises(
+        ConfigFileError, match=re.escape("Failed to parse config file 'app-config.yaml'")
+    ):
         _load(tmp_path, "n: " + "9" * 5000 + "\n")
 
 
