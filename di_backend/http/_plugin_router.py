@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from di_backend.http._auth_policies import CredentialsBarrier
 from di_backend.http._error_handler import ErrorHandlerMiddleware
-from di_backend.http._errors import NotFoundError
+from di_backend.http._errors import InputError, NotFoundError
 from di_backend.http._lifecycle_gate import LifecycleGate
 from di_backend.services import LoggerService
 from di_backend.services._credentials import AuthPolicyAllow
@@ -49,6 +49,15 @@ def _relative_path(scope: Scope) -> str:
     path = str(scope["path"])
     root_path = str(scope.get("root_path", ""))
     return path[len(root_path) :] if root_path and path.startswith(root_path) else path
+
+
+def _unsafe_path(relative: str) -> str | None:
+    """Why ``relative`` cannot be routed safely, or ``None`` when it can."""
+    if "\\" in relative or "\x00" in relative:
+        return "it has a backslash or a NUL character"
+    if any(segment in (".", "..") for segment in relative.split("/")):
+        return "it has a '.' or '..' segment"
+    return None
 
 
 def _handles(app: ASGIApp, scope: Scope) -> bool:
@@ -146,6 +155,16 @@ class DefaultHttpRouter:
             )
             await send({"type": "http.response.body", "body": body})
             return
+        unsafe = _unsafe_path(relative)
+        if unsafe is not None:
+            # Auth policies and the plugin's apps must see the same path. Nothing here
+            # resolves dot segments (an app serving files would), so such paths are refused.
+            msg = (
+                f"Refused the request path '{relative}' of plugin '{self._plugin_id}': "
+                f"{unsafe}; paths are not normalised, so that auth policies and routes "
+                "always decide on the same path"
+            )
+            raise InputError(msg)
         await self._gate.wait()
         await self._barrier.check(scope)
         scope[REQUEST_CONTEXT] = self._context
