@@ -85,12 +85,31 @@ def read_duration_from_config(
     Returns ``default`` when the key is absent.
 
     Raises:
-        ConfigTypeError: the value is none of those shapes; the message names ``key``.
+        ConfigTypeError: the value is none of those shapes, not finite, or more than a
+            duration can hold; the message names ``key``.
     """
     value = config.get_optional(key)
     if value is None:
         return default
-    return timedelta(seconds=parse_config_duration(value, key))
+    return seconds_to_timedelta(parse_config_duration(value, key), key)
+
+
+def seconds_to_timedelta(seconds: float, key: str) -> timedelta:
+    """``timedelta(seconds=seconds)``, or a config error naming ``key`` when it cannot be one.
+
+    Raises:
+        ConfigTypeError: ``seconds`` is not finite or beyond ``timedelta``'s range.
+    """
+    try:
+        if not math.isfinite(seconds):
+            raise OverflowError
+        return timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        msg = (
+            f"Invalid duration at '{key}', got {seconds!r} seconds: more than a duration can "
+            f"hold (at most {timedelta.max.days} days)"
+        )
+        raise ConfigTypeError(msg) from None
 
 
 def to_timedelta(value: object, what: str) -> timedelta:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from di_backend.config._durations import parse_config_duration as _parse_duration
+from di_backend.config._durations import seconds_to_timedelta
 from di_backend.errors import ConfigError, ConfigTypeError
 from di_backend.services import ConfigService, JsonValue
 
@@ -39,7 +40,7 @@ def read_duration(config: ConfigService, key: str, default: timedelta) -> timede
     value = config.get_optional(key)
     if value is None:
         return default
-    return timedelta(seconds=_parse_duration(value, key))
+    return seconds_to_timedelta(_parse_duration(value, key), key)
 
 
 def _port(value: JsonValue, raw: JsonValue) -> int:

@@ -78,24 +78,22 @@ async def _root_http_router(
     health: RootHealthService = inject(core_services.root_health),
     logger: RootLoggerService = inject(core_services.root_logger),
 ) -> RootHttpRouterService:
+    # Every setting is read (and checked) before the server binds its socket, so a bad
+    # value is a config error that leaves nothing listening.
     listen = read_listen_options(config)
+    shutdown_timeout = read_duration(
+        config, "backend.lifecycle.serverShutdownTimeout", timedelta(seconds=30)
+    )
+    delay = read_duration(config, "backend.lifecycle.serverShutdownDelay", timedelta(0))
     router_logger = logger.child(service="rootHttpRouter")
     router = DefaultRootHttpRouter(
         health=health, health_headers=read_health_headers(config), logger=router_logger
     )
-    server = HttpServer(
-        router,
-        listen,
-        shutdown_timeout=read_duration(
-            config, "backend.lifecycle.serverShutdownTimeout", timedelta(seconds=30)
-        ),
-        logger=router_logger,
-    )
+    server = HttpServer(router, listen, shutdown_timeout=shutdown_timeout, logger=router_logger)
     # The server starts now, before plugins initialise (as in Backstage): readiness
     # and each plugin's lifecycle gate answer the requests that come in early.
     await server.start()
     router.attach_server(server)
-    delay = read_duration(config, "backend.lifecycle.serverShutdownDelay", timedelta(0))
     if delay > timedelta(0):
 
         async def pause() -> None:

@@ -27,7 +27,7 @@ from di_backend import (
     inject,
 )
 from di_backend.config import ObservableConfig
-from di_backend.errors import describe_error
+from di_backend.errors import ConfigTypeError, describe_error
 from di_backend.http import (
     AuthService,
     DefaultRootHttpRouter,
@@ -304,3 +304,31 @@ async def test_bad_external_access_config_fails_the_plugin_that_needs_auth() -> 
     ):
         await backend.start()
     await backend.stop()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("serverShutdownDelay", 1e20),
+        ("serverShutdownDelay", "forever"),
+        ("serverShutdownTimeout", {"days": 1e12}),
+    ],
+)
+async def test_a_bad_lifecycle_duration_fails_before_anything_listens(
+    key: str, value: JsonValue
+) -> None:
+    """A bad or huge server duration is a config error naming the key; no socket is left bound."""
+    import socket
+
+    from di_backend.testing import free_port
+
+    port = free_port()
+    config = ObservableConfig(
+        {"backend": {"listen": {"host": LOOPBACK, "port": port}, "lifecycle": {key: value}}}
+    )
+    backend = _backend(config, _open_plugin([], []))
+    with pytest.raises(ConfigTypeError, match=re.escape(f"'backend.lifecycle.{key}'")):
+        await backend.start()
+    await backend.stop()
+    with socket.socket() as probe:  # the port is free again: nothing was left listening
+        probe.bind((LOOPBACK, port))
