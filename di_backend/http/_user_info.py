@@ -10,7 +10,7 @@ from di_backend.errors import describe_error
 from di_backend.http._jose import json_object, unverified_claims
 from di_backend.services._credentials import BackstageCredentials, BackstagePrincipal
 from di_backend.services._http import DiscoveryService
-from di_backend.services._user_info import BackstageUserInfo
+from di_backend.services._user_info import BackstageUserInfo, user_principal_of
 
 __all__ = ["DefaultUserInfoService"]
 
@@ -34,10 +34,7 @@ class DefaultUserInfoService:
         self, credentials: BackstageCredentials[BackstagePrincipal]
     ) -> BackstageUserInfo:
         """See :meth:`UserInfoService.get_user_info`."""
-        principal = credentials.principal
-        if principal.type != "user":
-            msg = f"Only user credentials are supported, got '{principal.type}' credentials"
-            raise ValueError(msg)
+        principal = user_principal_of(credentials)
         token = credentials.token
         if not token:
             msg = (

@@ -5,9 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from di_backend.services._credentials import BackstageCredentials, BackstagePrincipal
+from di_backend.services._credentials import (
+    BackstageCredentials,
+    BackstagePrincipal,
+    BackstageUserPrincipal,
+)
 
-__all__ = ["BackstageUserInfo", "UserInfoService"]
+__all__ = ["BackstageUserInfo", "UserInfoService", "user_principal_of"]
+
+
+def user_principal_of(
+    credentials: BackstageCredentials[BackstagePrincipal],
+) -> BackstageUserPrincipal:
+    """The user principal of ``credentials``.
+
+    Raises:
+        ValueError: Backstage's ``Only user credentials are supported``, with the type.
+    """
+    principal = credentials.principal
+    if principal.type != "user":
+        msg = f"Only user credentials are supported, got '{principal.type}' credentials"
+        raise ValueError(msg)
+    return principal
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend.services import BackstageCredentials, BackstagePrincipal, BackstageUserInfo
-from di_backend.services._user_info import UserInfoService
+from di_backend.services._user_info import UserInfoService, user_principal_of
 
 __all__ = ["MockUserInfo", "user_info", "user_info_factory"]
 
@@ -28,10 +28,7 @@ class MockUserInfo:
         self, credentials: BackstageCredentials[BackstagePrincipal]
     ) -> BackstageUserInfo:
         """See :meth:`UserInfoService.get_user_info`."""
-        principal = credentials.principal
-        if principal.type != "user":
-            msg = f"Only user credentials are supported, got '{principal.type}' credentials"
-            raise ValueError(msg)
+        principal = user_principal_of(credentials)
         ref = principal.user_entity_ref
         return BackstageUserInfo(ref, self._ownership if self._ownership is not None else (ref,))
 
