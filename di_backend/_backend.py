@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Iterable
 from types import TracebackType
@@ -78,7 +79,11 @@ class Backend:
         await self.stop()
 
     def run(self) -> None:
-        """Start, wait for SIGINT or SIGTERM, stop, and return (blocking)."""
+        """Start, wait for SIGINT or SIGTERM, stop, and return (blocking).
+
+        A signal while the backend is still starting cancels the start and stops
+        what had started, as ``di-backend start`` does.
+        """
         asyncio.run(self._run())
 
     async def _run(self) -> None:
@@ -87,15 +92,29 @@ class Backend:
         signals = (signal.SIGINT, signal.SIGTERM)
         for sig in signals:
             loop.add_signal_handler(sig, stopping.set)
+        start = asyncio.ensure_future(self.start())
+        signalled = asyncio.ensure_future(stopping.wait())
         try:
             try:
-                await self.start()
+                await asyncio.wait({start, signalled}, return_when=asyncio.FIRST_COMPLETED)
+                if not start.done():  # a signal during start: cancel it, as the CLI does
+                    start.cancel()
+                    with contextlib.suppress(BaseException):
+                        await start
+                    await self.stop()
+                    return
+                start.result()  # a failed start raises here
             except BaseException:
+                if not start.done():
+                    start.cancel()
+                    with contextlib.suppress(BaseException):
+                        await start
                 await self.stop()
                 raise
-            await stopping.wait()
+            await signalled
             await self.stop()
         finally:
+            signalled.cancel()
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
