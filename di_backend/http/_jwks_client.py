@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,11 @@ class JwksCache:
     random key ids cannot make us hammer an issuer, while a restarted or new
     replica's key is found within a second. :meth:`miss_reason` says why a
     lookup that did not fetch found nothing.
+
+    Tokens naming made-up plugins cannot multiply fetches or memory either: at
+    most ``max_fetches_per_second`` fetches (default 20) go out over all URLs,
+    and at most ``max_urls`` (default 256) URLs are remembered, the least
+    recently used forgotten first.
     """
 
     def __init__(
@@ -46,12 +52,17 @@ class JwksCache:
         timeout: timedelta = timedelta(seconds=5),
         cooldown: timedelta = timedelta(seconds=1),
         clock: Callable[[], datetime] = _now,
+        max_urls: int = 256,
+        max_fetches_per_second: int = 20,
     ) -> None:
         """Create an empty cache; ``timeout`` bounds each fetch."""
         self._timeout = timeout.total_seconds()
         self._cooldown = cooldown
         self._clock = clock
-        self._entries: dict[str, _Entry] = {}
+        self._max_urls = max_urls
+        self._max_fetches = max_fetches_per_second
+        self._fetched_at: deque[datetime] = deque()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._client: httpx.AsyncClient | None = None
 
     async def get_key(self, url: str, kid: str) -> VerificationKey | None:
@@ -64,6 +75,9 @@ class JwksCache:
         entry = self._entries.get(url)
         if entry is None:
             entry = self._entries[url] = _Entry(attempted_at=datetime.min.replace(tzinfo=UTC))
+            self._forget_oldest()
+        else:
+            self._entries.move_to_end(url)
         if kid in entry.keys:
             return entry.keys[kid]
         async with entry.lock:
@@ -84,6 +98,12 @@ class JwksCache:
                         f"{age.total_seconds():.1f}s ago; keys are fetched again in {wait:.1f}s"
                     )
                 return None
+            if not self._may_fetch():
+                entry.miss = (
+                    f"key '{kid}' is unknown and more than {self._max_fetches} key fetches were "
+                    f"made in the last second; {url} was not fetched"
+                )
+                return None
             entry.attempted_at = self._clock()
             entry.miss = None
             try:
@@ -93,6 +113,22 @@ class JwksCache:
                 raise
             entry.failure = None
         return entry.keys.get(kid)
+
+    def _forget_oldest(self) -> None:
+        while len(self._entries) > self._max_urls:
+            url, entry = next(iter(self._entries.items()))
+            if entry.lock.locked():  # in use: keep it, and stop here
+                break
+            del self._entries[url]
+
+    def _may_fetch(self) -> bool:
+        now = self._clock()
+        while self._fetched_at and now - self._fetched_at[0] >= timedelta(seconds=1):
+            self._fetched_at.popleft()
+        if len(self._fetched_at) >= self._max_fetches:
+            return False
+        self._fetched_at.append(now)
+        return True
 
     def miss_reason(self, url: str) -> str | None:
         """Why the last lookup at ``url`` returned no key without fetching, if it did."""
