@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Final, Literal
 
-from di_backend.cli._graph_model import InitInfo, PluginInfo, WiringGraph
+from di_backend.cli._graph_types import InitInfo, PluginInfo, WiringGraph
 
 __all__ = ["FORMATS", "GraphFormat", "render"]
 
