@@ -16,6 +16,13 @@ from di_backend._feature_loaders import (
     discovery_feature_loader,
 )
 from di_backend.defaults._config_factory import RootConfigFactory, root_config_factory
+from di_backend.defaults._logging import (
+    LOG_LEVELS,
+    DefaultRootLogger,
+    LogFormat,
+    LogLevel,
+    plugin_logger,
+)
 from di_backend.defaults._factories import (
     empty_root_config_factory,
     lifecycle_factory,
@@ -33,6 +40,12 @@ __all__ = [
     "root_config_factory",
     "root_lifecycle_factory",
     "root_logger_factory",
+    # the default logger
+    "LOG_LEVELS",
+    "DefaultRootLogger",
+    "LogFormat",
+    "LogLevel",
+    "plugin_logger",
     # feature loaders
     "ENTRY_POINT_GROUP",
     "config_feature_loader",
