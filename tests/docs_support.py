@@ -1,4 +1,4 @@
-"""Reading the code blocks of ``docs/**/*.md`` and the directives that say how each is checked.
+"""Reading the code blocks of ``README.md`` and ``docs/**/*.md``, and how each is checked.
 
 A fenced block is preceded (blank lines aside) by an HTML comment, invisible on the
 rendered page, that says what the suite does with it:
@@ -19,7 +19,8 @@ rendered page, that says what the suite does with it:
 A run or continue directive may carry code on its following lines, run before the block
 (the set-up a fragment needs), and a ``<!-- doc-test: check`` comment right after the
 block carries code run after it (what the fragment is expected to have done).
-Hidden code may call ``doc_stdout()``, which returns what the story printed so far.
+Hidden code may call ``doc_stdout()``, which returns what the story printed so far, and
+``doc_interrupt_when_running()``, which sends SIGINT once ``backend.run()`` waits for it.
 YAML, TOML and JSON blocks need no directive: they are parsed.
 """
 
@@ -50,7 +51,7 @@ class DocBlock:
     """A fenced code block of a documentation page and how the suite checks it.
 
     Attributes:
-        page: the page, relative to ``docs/``.
+        page: the page, relative to the repository (``docs/index.md``, ``README.md``).
         line: the 1-based line of the opening fence.
         language: the first word of the fence's info string.
         code: the block's text, dedented to the fence.
@@ -90,7 +91,7 @@ def _comment(lines: list[str], start: int, indent: str) -> tuple[int, list[str]]
     return index + 1, body
 
 
-def read_blocks(path: Path, root: Path = DOCS) -> list[DocBlock]:
+def read_blocks(path: Path, root: Path = REPO) -> list[DocBlock]:
     """Return the fenced code blocks of one Markdown page, with their directives."""
     lines = path.read_text(encoding="utf-8").splitlines()
     page = path.relative_to(root).as_posix()
@@ -102,9 +103,9 @@ def read_blocks(path: Path, root: Path = DOCS) -> list[DocBlock]:
         directive = _DIRECTIVE.match(stripped)
         if directive is not None:
             indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
-            end, body = _comment(lines, index, indent)
+            end, hidden = _comment(lines, index, indent)
             kind = directive["kind"] or "run"
-            snippet = Snippet(index + 1, "\n".join(body) + "\n") if body else None
+            snippet = Snippet(index + 1, "\n".join(hidden) + "\n") if hidden else None
             if kind == "check" and blocks:
                 blocks[-1] = replace(blocks[-1], check=snippet)
             else:
@@ -124,7 +125,7 @@ def read_blocks(path: Path, root: Path = DOCS) -> list[DocBlock]:
         start = index + 1  # the fence's 1-based line number
         index = start
         closing = re.compile(rf"^{re.escape(indent)}{re.escape(fence)}[ \t]*$")
-        body = []
+        body: list[str] = []
         while index < len(lines) and not closing.match(lines[index]):
             body.append(lines[index][len(indent) :] if lines[index].startswith(indent) else "")
             index += 1
@@ -137,8 +138,11 @@ def read_blocks(path: Path, root: Path = DOCS) -> list[DocBlock]:
 
 
 def all_blocks() -> list[DocBlock]:
-    """Every block of every documentation page (the example projects' files aside)."""
-    pages = sorted(p for p in DOCS.rglob("*.md") if EXAMPLES not in p.parents)
+    """Every block of the README and of every documentation page (example files aside)."""
+    pages = [
+        REPO / "README.md",
+        *sorted(p for p in DOCS.rglob("*.md") if EXAMPLES not in p.parents),
+    ]
     return [block for page in pages for block in read_blocks(page)]
 
 

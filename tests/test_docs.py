@@ -21,17 +21,30 @@ import ast
 import asyncio
 import inspect
 import json
+import os
 import re
 import shlex
+import signal
 import sys
+import threading
+import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
-from typing import cast
 
 import pytest
 import yaml
-from docs_support import DOCS, EXAMPLES, KINDS, REPO, DocBlock, Snippet, all_blocks, read_blocks, stories
+from docs_support import (
+    EXAMPLES,
+    KINDS,
+    REPO,
+    DocBlock,
+    Snippet,
+    all_blocks,
+    read_blocks,
+    stories,
+)
 
 BLOCKS = all_blocks()
 STORIES = stories(BLOCKS)
@@ -42,7 +55,23 @@ _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 def _compile(page: str, snippet: Snippet | DocBlock) -> CodeType:
     # Pad with blank lines so tracebacks show the page's own line numbers.
     code = "\n" * snippet.line + snippet.code
-    return compile(code, str(DOCS / page), "exec", flags=_FLAGS, dont_inherit=True)
+    compiled: CodeType = compile(code, str(REPO / page), "exec", flags=_FLAGS, dont_inherit=True)
+    return compiled
+
+
+def _interrupt_when_running() -> None:
+    """Send this process SIGINT once ``backend.run()`` has installed its handler (30 s at most)."""
+    before = signal.getsignal(signal.SIGINT)
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 30
+        while signal.getsignal(signal.SIGINT) is before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if signal.getsignal(signal.SIGINT) is not before:
+            time.sleep(0.5)  # let the start finish: a signal during start cancels it
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
 
 
 def _parts(story: list[DocBlock]) -> list[CodeType]:
@@ -70,7 +99,11 @@ def test_doc_example_runs(
         captured.append(capsys.readouterr().out)
         return "".join(captured)
 
-    namespace: dict[str, object] = {"__name__": f"doc_test_{story[0].line}", "doc_stdout": doc_stdout}
+    namespace: dict[str, object] = {
+        "__name__": f"doc_test_{story[0].line}",
+        "doc_stdout": doc_stdout,
+        "doc_interrupt_when_running": _interrupt_when_running,
+    }
     parts = _parts(story)
     if any(part.co_flags & inspect.CO_COROUTINE for part in parts):
 
@@ -91,14 +124,13 @@ def _statements(source: str) -> list[str]:
     """The top-level statements of ``source``, docstrings (and bare strings) left out."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             kept = [
                 stmt
-                for stmt in cast("list[ast.stmt]", body)
+                for stmt in node.body
                 if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
             ]
-            setattr(node, "body", kept or [ast.Pass()])
+            node.body = kept or [ast.Pass()]
     return [ast.dump(stmt) for stmt in tree.body]
 
 
@@ -135,7 +167,16 @@ def test_few_blocks_are_skipped() -> None:
     assert len(skipped) <= 3, skipped
 
 
-_PARSERS = {"yaml": yaml.safe_load, "toml": tomllib.loads, "json": json.loads}
+def _yaml(text: str) -> object:
+    loaded: object = yaml.safe_load(text)
+    return loaded
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "yaml": _yaml,
+    "toml": tomllib.loads,
+    "json": json.loads,
+}
 DATA = [block for block in BLOCKS if block.language in _PARSERS]
 
 
@@ -150,14 +191,23 @@ COMMANDS = [
     for block in BLOCKS
     if block.language in ("console", "sh")
     for line in block.code.splitlines()
-    if line.strip().startswith(("$ di-backend", "di-backend", "$ make", "make ", "$ .venv/bin/python bench", ".venv/bin/python bench"))
+    if line.strip().startswith(
+        (
+            "$ di-backend",
+            "di-backend",
+            "$ make",
+            "make ",
+            "$ .venv/bin/python bench",
+            ".venv/bin/python bench",
+        )
+    )
 ]
 
 
 @pytest.mark.parametrize("command", [c for _, c in COMMANDS], ids=[i for i, _ in COMMANDS])
 def test_console_command_exists(command: str) -> None:
     """A documented command names a real di-backend option, make target or bench script."""
-    words = shlex.split(command.split("|")[0].rstrip("\\"))
+    words = shlex.split(command.split("|", maxsplit=1)[0].rstrip("\\"))
     if words[0] == "di-backend":
         from di_backend.cli import _parser
 
@@ -181,7 +231,7 @@ class TestDocBlockReader:
     def test_directives_are_found_in_the_pages(self) -> None:
         """The quick start of the home page and the concept pages carry runnable blocks."""
         pages = {story[0].page for story in STORIES}
-        assert {"index.md", "concepts/backend.md", "concepts/services.md"} <= pages
+        assert {"README.md", "docs/index.md", "docs/concepts/backend.md"} <= pages
 
     def test_reader_reads_directives_setup_and_checks(self, tmp_path: Path) -> None:
         """Directives attach to the next block, carry set-up code, and a check attaches behind."""

@@ -16,19 +16,19 @@ from di_backend._feature_loaders import (
     discovery_feature_loader,
 )
 from di_backend.defaults._config_factory import RootConfigFactory, root_config_factory
-from di_backend.defaults._logging import (
-    LOG_LEVELS,
-    DefaultRootLogger,
-    LogFormat,
-    LogLevel,
-    plugin_logger,
-)
 from di_backend.defaults._factories import (
     empty_root_config_factory,
     lifecycle_factory,
     logger_factory,
     root_lifecycle_factory,
     root_logger_factory,
+)
+from di_backend.defaults._logging import (
+    LOG_LEVELS,
+    DefaultRootLogger,
+    LogFormat,
+    LogLevel,
+    plugin_logger,
 )
 
 __all__ = [
