@@ -169,6 +169,10 @@ class HostDiscovery:
         host, port = self._listen_address()
         return f"http://{display_host(host)}:{port}/api/{_encoded(plugin_id)}"
 
+    def has_endpoint(self, plugin_id: str) -> bool:
+        """Return whether a ``discovery.endpoints`` entry covers ``plugin_id`` (or ``*``)."""
+        return any(endpoint.covers(plugin_id) for endpoint in self._endpoints)
+
     async def get_base_url(self, plugin_id: str) -> str:
         """Return the internal base URL of ``plugin_id``."""
         template = self._internal.get(plugin_id) or self._internal.get("*")

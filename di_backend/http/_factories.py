@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +32,7 @@ from di_backend.services import (
     LoggerService,
     PluginMetadataService,
     RootConfigService,
+    RootInstanceMetadataService,
     RootLifecycleService,
     RootLoggerService,
 )
@@ -148,9 +150,19 @@ class AuthContext:
     key_store_type: str = "database"
 
 
+def _installed_ids(
+    instance: RootInstanceMetadataService,
+) -> Callable[[], Awaitable[frozenset[str]]]:
+    async def installed() -> frozenset[str]:
+        return frozenset(p.plugin_id for p in await instance.get_installed_plugins())
+
+    return installed
+
+
 def _auth_context(
     config: RootConfigService = inject(core_services.root_config),
     lifecycle: RootLifecycleService = inject(core_services.root_lifecycle),
+    instance: RootInstanceMetadataService = inject(core_services.root_instance_metadata),
 ) -> AuthContext:
     key_store_type = read_key_store_type(config)
     keys = read_static_key_store(config) if key_store_type == "static" else KeyStore()
@@ -158,7 +170,7 @@ def _auth_context(
     lifecycle.add_shutdown_hook(jwks.aclose)
     return AuthContext(
         keys=keys,
-        plugin_tokens=PluginTokenHandler(keys, jwks),
+        plugin_tokens=PluginTokenHandler(keys, jwks, installed=_installed_ids(instance)),
         external_tokens=ExternalTokenHandler.from_config(config, jwks_cache=jwks),
         disable_default_auth_policy=bool(config.get_optional_boolean(_DISABLE_POLICY)),
         key_store_type=key_store_type,

@@ -8,10 +8,11 @@ Header ``{"typ": "vnd.backstage.plugin", "alg": "ES256", "kid": ...}``; claims
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from di_backend.http._discovery import HostDiscovery
 from di_backend.http._errors import AuthenticationError
 from di_backend.http._jose import (
     TokenRejectedError,
@@ -76,8 +77,15 @@ class PluginTokenHandler:
         *,
         token_ttl: timedelta = timedelta(hours=1),
         clock: Callable[[], datetime] = _now,
+        installed: Callable[[], Awaitable[Collection[str]]] | None = None,
     ) -> None:
-        """Create a handler signing with ``keys`` and fetching remote keys into ``jwks``."""
+        """Create a handler signing with ``keys`` and fetching remote keys into ``jwks``.
+
+        ``installed`` returns the ids of the plugins installed in this backend: with
+        :class:`HostDiscovery`, keys of a plugin that is neither installed here nor
+        covered by a ``discovery.endpoints`` entry are never fetched.
+        """
+        self._installed = installed
         self._keys = keys
         self._jwks = jwks
         self._token_ttl = token_ttl
@@ -139,6 +147,11 @@ class PluginTokenHandler:
         key = None if own is None else key_from_jwk(dict(own))
         if key is not None:
             return key
+        if not await self._may_fetch(source, discovery):
+            raise _fail(
+                f"plugin '{source}' is not installed in this backend and no "
+                "discovery.endpoints entry covers it, so its keys are not fetched"
+            )
         url = f"{await discovery.get_base_url(source)}{JWKS_PATH}"
         key = await self._jwks.get_key(url, kid)
         if key is None:
@@ -147,6 +160,16 @@ class PluginTokenHandler:
                 raise _fail(f"plugin '{source}': {reason}")
             raise _fail(f"key '{kid}' of plugin '{source}' is not published at {url}")
         return key
+
+    async def _may_fetch(self, source: str, discovery: DiscoveryService) -> bool:
+        """Whether the keys of plugin ``source`` may be fetched: it lives somewhere known.
+
+        Only :class:`HostDiscovery` says where plugins live; another discovery
+        service is trusted with every id (the fetch rate is bounded anyway).
+        """
+        if not isinstance(discovery, HostDiscovery) or self._installed is None:
+            return True
+        return discovery.has_endpoint(source) or source in await self._installed()
 
     async def verify(
         self, token: str, *, own_plugin_id: str, discovery: DiscoveryService

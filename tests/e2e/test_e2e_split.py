@@ -162,7 +162,7 @@ def test_hello_fails_fast_with_503_once_b_is_stopped(split: Split) -> None:
 
 
 def test_b_without_an_endpoint_for_example_refuses_a_tokens(tmp_path: Path) -> None:
-    """Without discovery for ``example``, B cannot fetch A's keys: A answers 502 naming why."""
+    """Without discovery for ``example``, B refuses its tokens unfetched: A's 502 says why."""
     port_a, port_b = free_ports(2)
     ports = {PORT_A: port_a, PORT_B: port_b}
     no_endpoints = {"APP_CONFIG_discovery": '{"endpoints": []}'}
@@ -180,7 +180,8 @@ def test_b_without_an_endpoint_for_example_refuses_a_tokens(tmp_path: Path) -> N
     assert name == "BadGatewayError"
     assert message.startswith(
         f"Plugin 'todo' at http://{LOOPBACK}:{port_b}/api/todo/actions answered 401: "
-        f"Unable to fetch the public keys at http://{LOOPBACK}:{port_b}/api/example/"
+        "Invalid plugin token: plugin 'example' is not installed in this backend and no "
+        "discovery.endpoints entry covers it, so its keys are not fetched"
     ), message
 
 
