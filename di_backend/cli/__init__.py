@@ -71,8 +71,10 @@ def _use_app_dir(app_dir: str) -> None:
 
 def _start(config: Sequence[str]) -> int:
     from di_backend.cli._start import build_backend, serve
+    from di_backend.defaults import root_config_factory
 
-    return asyncio.run(serve(build_backend(config)))
+    factory = root_config_factory(paths=config)
+    return asyncio.run(serve(build_backend(config_factory=factory), config_factory=factory))
 
 
 def _graph(config: Sequence[str], format: GraphFormat, *, services: bool = False) -> int:
@@ -81,18 +83,23 @@ def _graph(config: Sequence[str], format: GraphFormat, *, services: bool = False
     from di_backend.cli._graph_render import render
     from di_backend.cli._start import describe_startup_failure
     from di_backend.config import load_config
+    from di_backend.defaults._factories import config_secrets
+    from di_backend.defaults._logging import redact_secrets
 
+    secrets: frozenset[str] = frozenset()
     try:
         loaded = load_config(config)
+        secrets = config_secrets(loaded)
         graph = asyncio.run(
             build_wiring(
                 loaded, defaults=default_service_factories(), config_sources=loaded.reader.sources
             )
         )
     except Exception as error:
-        print(describe_startup_failure(error, "Reading the wiring"), file=sys.stderr)
+        failure = describe_startup_failure(error, "Reading the wiring")
+        print(redact_secrets(failure, secrets), file=sys.stderr)
         return 1
-    print(render(graph, format, services=services))
+    print(redact_secrets(render(graph, format, services=services), secrets))
     problems = graph.problems
     if problems:
         print(f"{len(problems)} wiring problem(s); see the end of the output", file=sys.stderr)

@@ -37,6 +37,7 @@ from di_backend.cli._graph_types import (
     PluginInfo,
     WiringGraph,
 )
+from di_backend.defaults._factories import config_secrets
 from di_backend.defaults._logging import DefaultRootLogger
 from di_backend.errors import (
     ForwardedError,
@@ -63,7 +64,9 @@ class _Collector:
         self.loaders: deque[tuple[BackendFeatureLoader, str]] = deque()
         self.unexpanded: list[str] = []
         # What loaders log while the graph expands them goes to stderr, warnings and up.
-        self.logger = DefaultRootLogger.create(stream=sys.stderr, format="pretty", level="warn")
+        self.logger = DefaultRootLogger.create(
+            stream=sys.stderr, format="pretty", level="warn", redactions=config_secrets(config)
+        )
 
     def dispatch(self, feature: BackendFeature, origin: str, loader: str) -> None:
         if isinstance(feature, ServiceFactory):

@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TextIO, cast
 
 from di_backend._backend import Backend
 from di_backend._core_services import core_services
@@ -19,16 +19,20 @@ from di_backend._feature_loaders import config_feature_loader, discovery_feature
 from di_backend._refs import AnyServiceRef
 from di_backend._results import BackendStartupResult
 from di_backend.config import DEFAULT_CONFIG_FILES, ObservableConfig
-from di_backend.defaults import root_config_factory
+from di_backend.defaults import RootConfigFactory, root_config_factory
+from di_backend.defaults._factories import config_secrets
+from di_backend.defaults._logging import redact_secrets
 from di_backend.errors import BackendStartupError, DiBackendError, describe_error
-from di_backend.services import LoggerService
+from di_backend.services import ConfigService, LoggerService
 
 __all__ = ["build_backend", "describe_startup_failure", "serve", "startup_summary"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def build_backend(config_paths: Sequence[str] = ()) -> Backend:
+def build_backend(
+    config_paths: Sequence[str] = (), *, config_factory: RootConfigFactory | None = None
+) -> Backend:
     """Create the backend that ``di-backend start`` runs.
 
     ``create_backend()`` with the given config files, plus the features listed in
@@ -37,9 +41,11 @@ def build_backend(config_paths: Sequence[str] = ()) -> Backend:
     Args:
         config_paths: the ``--config`` files; empty reads ``app-config.yaml`` and
             ``app-config.local.yaml`` from the working directory.
+        config_factory: the ``root_config`` factory to use instead of one for
+            ``config_paths`` (its ``loaded`` config gives :func:`serve` the secrets).
     """
     backend = create_backend()
-    backend.add(root_config_factory(paths=config_paths))
+    backend.add(config_factory or root_config_factory(paths=config_paths))
     backend.add(config_feature_loader)
     backend.add(discovery_feature_loader)
     return backend
@@ -53,6 +59,13 @@ def _peek(backend: Backend, ref: AnyServiceRef) -> object | None:
 def _root_logger(backend: Backend) -> LoggerService | None:
     logger = _peek(backend, core_services.root_logger)
     return logger if isinstance(logger, LoggerService) else None
+
+
+def _redacted(text: str, config: object | None) -> str:
+    """``text`` with the configuration's secrets replaced by ``***``, as log lines have them."""
+    if config is None:  # the configuration never loaded: it holds no secrets yet
+        return text
+    return redact_secrets(text, config_secrets(cast("ConfigService", config)))
 
 
 def startup_summary(
@@ -121,14 +134,22 @@ def describe_startup_failure(error: BaseException, what: str = "Backend startup"
     return text
 
 
-async def serve(backend: Backend, *, stderr: TextIO | None = None) -> int:
+async def serve(
+    backend: Backend,
+    *,
+    stderr: TextIO | None = None,
+    config_factory: RootConfigFactory | None = None,
+) -> int:
     """Start ``backend``, log a summary, wait for SIGINT or SIGTERM, stop it.
 
     A signal during startup cancels the start and stops what had started.
 
     Args:
         backend: the backend to run.
-        stderr: where a startup failure is written (default ``sys.stderr``).
+        stderr: where a startup failure is written (default ``sys.stderr``), with
+            the configuration's secrets replaced by ``***``.
+        config_factory: the backend's ``root_config`` factory, whose loaded
+            configuration names the secrets when a failed start has discarded it.
 
     Returns:
         ``0`` after a clean stop, ``1`` when startup failed.
@@ -144,14 +165,18 @@ async def serve(backend: Backend, *, stderr: TextIO | None = None) -> int:
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        return await _serve(backend, stopping, received, stderr or sys.stderr)
+        return await _serve(backend, stopping, received, stderr or sys.stderr, config_factory)
     finally:
         for sig in _SIGNALS:
             loop.remove_signal_handler(sig)
 
 
 async def _serve(
-    backend: Backend, stopping: asyncio.Event, received: list[str], stderr: TextIO
+    backend: Backend,
+    stopping: asyncio.Event,
+    received: list[str],
+    stderr: TextIO,
+    config_factory: RootConfigFactory | None,
 ) -> int:
     began = time.monotonic()
     start = asyncio.ensure_future(backend.start())
@@ -169,8 +194,11 @@ async def _serve(
         try:
             result = start.result()
         except Exception as error:
+            config = _peek(backend, core_services.root_config)
+            if config is None and config_factory is not None:
+                config = config_factory.loaded
             await backend.stop()
-            print(describe_startup_failure(error), file=stderr, flush=True)
+            print(_redacted(describe_startup_failure(error), config), file=stderr, flush=True)
             return 1
         logger = _root_logger(backend)
         config = _peek(backend, core_services.root_config)

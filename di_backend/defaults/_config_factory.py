@@ -41,7 +41,7 @@ class RootConfigFactory(ServiceFactory[RootConfigService]):
             (``None``: ``os.environ``).
     """
 
-    __slots__ = ("cwd", "env", "paths")
+    __slots__ = ("cwd", "env", "loaded", "paths")
 
     def __init__(
         self,
@@ -56,6 +56,8 @@ class RootConfigFactory(ServiceFactory[RootConfigService]):
         )
         self.cwd = cwd
         self.env = env
+        self.loaded: RootConfigService | None = None
+        """The configuration this factory loaded last (``None`` before the first load)."""
         spec = create_service_factory(core_services.root_config, self._load)
         super().__init__(core_services.root_config, spec._call, spec._context, spec.initialization)
 
@@ -84,7 +86,8 @@ class RootConfigFactory(ServiceFactory[RootConfigService]):
         return RootConfigFactory(paths=paths, cwd=cwd, env=env)
 
     def _load(self) -> RootConfigService:
-        return load_config(self.paths, cwd=self.cwd, env=self.env)
+        self.loaded = load_config(self.paths, cwd=self.cwd, env=self.env)
+        return self.loaded
 
 
 root_config_factory = RootConfigFactory()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import cast
 
 from di_backend._core_services import core_services
@@ -38,7 +38,7 @@ empty_root_config_factory = create_service_factory(core_services.root_config, _e
 """An empty configuration: the fallback when no ``root_config`` factory is installed."""
 
 
-def _secrets(config: ConfigService) -> frozenset[str]:
+def config_secrets(config: ConfigService) -> frozenset[str]:
     """The config's secret values, if it tracks them (``di_backend.config`` readers do)."""
     secret_values = getattr(config, "secret_values", None)
     values: object = secret_values() if callable(secret_values) else ()
@@ -49,16 +49,21 @@ def _secrets(config: ConfigService) -> frozenset[str]:
 
 def _root_logger(
     config: RootConfigService = inject(core_services.root_config),
-) -> RootLoggerService:
+) -> Iterator[RootLoggerService]:
     logger_config = config.get_optional_config("backend.logger")
     meta = {"service": "backstage"}
     logger = DefaultRootLogger.create(
         config_level=logger_config.get_optional_string("level") if logger_config else None,
-        redactions=_secrets(config),
+        redactions=config_secrets(config),
         meta=meta,
     )
+    # A reload may bring new secrets (a rotated token): redact them from then on.
+    unsubscribe = config.subscribe(lambda: logger.add_redactions(config_secrets(config)))
     _warn_unset_substitutions(config, logger)
-    return logger
+    try:
+        yield logger
+    finally:
+        unsubscribe()
 
 
 def _warn_unset_substitutions(config: ConfigService, logger: RootLoggerService) -> None:

@@ -81,6 +81,18 @@ class _Redactor:
         return text if pattern is None else pattern.sub("***", text)
 
 
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Return ``text`` with every secret replaced by ``***``, as the root logger does.
+
+    For text that is printed rather than logged (a failed start on stderr, the
+    ``di-backend graph`` output). Secrets are trimmed; those of one character or
+    less are ignored.
+    """
+    redactor = _Redactor()
+    redactor.add(list(secrets))
+    return redactor.redact(text)
+
+
 def _clean(value: object, redact: Callable[[str], str]) -> object:
     """Return ``value`` as JSON-ready data with every secret in its text replaced."""
     if value is None:
@@ -319,6 +331,10 @@ class DefaultRootLogger:
     def child(self, **fields: object) -> Self:
         """Return a logger that adds ``fields`` to this logger's fields (``fields`` win)."""
         return type(self)(self._sink, {**self._fields, **fields})
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with the tree's secrets replaced by ``***``, as in its lines."""
+        return self._sink.redactor.redact(text)
 
     def add_redactions(self, values: Iterable[str]) -> None:
         """Replace each of ``values`` with ``***`` in every later line of the whole tree.
