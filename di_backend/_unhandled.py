@@ -17,9 +17,12 @@ from collections.abc import Coroutine, Generator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
+from di_backend._log_throttle import LogThrottle
 from di_backend.services import LoggerService
 
 __all__ = ["UnhandledErrorHandler", "plugin_scope"]
+
+_ACCEPT_FAILED = "socket.accept() out of system resource"  # asyncio's message
 
 _CURRENT_PLUGIN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "di_backend_plugin", default=None
@@ -75,8 +78,21 @@ class UnhandledErrorHandler:
                 origins[task] = plugin_id
             return task
 
+        throttle = LogThrottle()
+
         def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
             error = context.get("exception")
+            if context.get("message") == _ACCEPT_FAILED:
+                # asyncio retries every second, per listening socket: one line in 10 s.
+                held = throttle.due(_ACCEPT_FAILED)
+                if held is not None:
+                    more = f" ({held} more since the last report)" if held else ""
+                    logger.child(type="acceptFailure").error(
+                        f"Cannot accept connections: {error}; the process is out of file "
+                        "descriptors or memory. Raise its open-file limit or lower "
+                        f"backend.server.maxConnections{more}"
+                    )
+                return
             future = context.get("future")
             plugin_id = (
                 origins.get(future)  # pyright: ignore[reportUnknownArgumentType]

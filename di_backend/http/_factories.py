@@ -23,6 +23,7 @@ from di_backend.http._keys import KeyStore
 from di_backend.http._lifecycle_gate import DEFAULT_STARTUP_REQUEST_PAUSE_TIMEOUT, LifecycleGate
 from di_backend.http._plugin_router import DefaultHttpRouter
 from di_backend.http._plugin_tokens import PluginTokenHandler
+from di_backend.http._protocol import read_server_limits
 from di_backend.http._root_router import DefaultRootHttpRouter
 from di_backend.http._server import HttpServer
 from di_backend.http._static_keys import read_static_key_store
@@ -87,11 +88,14 @@ async def _root_http_router(
         config, "backend.lifecycle.serverShutdownTimeout", timedelta(seconds=30)
     )
     delay = read_duration(config, "backend.lifecycle.serverShutdownDelay", timedelta(0))
+    limits = read_server_limits(config)
     router_logger = logger.child(service="rootHttpRouter")
     router = DefaultRootHttpRouter(
         health=health, health_headers=read_health_headers(config), logger=router_logger
     )
-    server = HttpServer(router, listen, shutdown_timeout=shutdown_timeout, logger=router_logger)
+    server = HttpServer(
+        router, listen, shutdown_timeout=shutdown_timeout, logger=router_logger, limits=limits
+    )
     # The server starts now, before plugins initialise (as in Backstage): readiness
     # and each plugin's lifecycle gate answer the requests that come in early.
     await server.start()

@@ -11,8 +11,10 @@ from datetime import timedelta
 import uvicorn
 from starlette.types import ASGIApp
 
+from di_backend._log_throttle import LogThrottle
 from di_backend.errors import BackendStateError, ForwardedError
 from di_backend.http._config_reading import ListenOptions
+from di_backend.http._protocol import ServerLimits, guarded_protocol
 from di_backend.services import LoggerService
 
 __all__ = ["HttpServer", "display_host"]
@@ -80,9 +82,18 @@ class HttpServer:
         *,
         shutdown_timeout: timedelta | None = timedelta(seconds=30),
         logger: LoggerService | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
-        """Prepare a server for ``app``; nothing is bound until :meth:`start`."""
+        """Prepare a server for ``app``; nothing is bound until :meth:`start`.
+
+        ``limits`` bounds how long a request head may take and how many
+        connections may be open (default: :class:`ServerLimits`' defaults).
+        """
         self._app = app
+        self.limits = limits or ServerLimits()
+        if self.limits.on_refused is None:
+            self.limits.on_refused = self._refused
+        self._throttle = LogThrottle()
         self._listen = listen
         self._logger = logger
         timeout = (
@@ -94,7 +105,7 @@ class HttpServer:
             app,
             host=listen.host,
             port=listen.port,
-            http="h11",
+            http=guarded_protocol(self.limits),
             ws="none",
             lifespan="off",
             log_config=None,
@@ -108,6 +119,23 @@ class HttpServer:
         self._stopping: asyncio.Future[None] | None = None
         self._port: int | None = None
         self._state = "new"
+
+    def _refused(self, reason: str) -> None:
+        held = self._throttle.due(reason)
+        if held is None or self._logger is None:
+            return
+        more = f" ({held} more since the last report)" if held else ""
+        if reason == "timeout":
+            seconds = self.limits.headers_timeout.total_seconds()
+            self._logger.warn(
+                f"Closed a connection whose request head took longer than {seconds:g}s "
+                f"(backend.server.headersTimeout){more}"
+            )
+        else:
+            self._logger.warn(
+                f"Refused a connection: {self.limits.max_connections} connections are open "
+                f"(backend.server.maxConnections){more}"
+            )
 
     @property
     def host(self) -> str:

@@ -75,11 +75,13 @@ class RunningCli:
         cwd: Path,
         env: Mapping[str, str],
         command: Sequence[str] | None = None,
+        preexec_fn: Callable[[], object] | None = None,
     ) -> None:
         self.process = subprocess.Popen(
             [*(command or [sys.executable, "-m", "di_backend"]), *args],
             cwd=cwd,
             env=dict(env),
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - only sets resource limits, no threads touched
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
