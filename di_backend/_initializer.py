@@ -10,6 +10,7 @@ shutdown hooks and generator-factory teardowns, also after a failed start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import inspect
 from collections.abc import Sequence
@@ -102,6 +103,13 @@ def _is_root_controller(service: object) -> bool:
     return _is_controller(service) and callable(getattr(service, "before_shutdown", None))
 
 
+async def _wait_out(task: asyncio.Future[None]) -> None:
+    """Wait until ``task`` is done, however often the waiter is cancelled meanwhile."""
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+
+
 class BackendInitializer:
     """Owns the registry and the start/stop state machine of one backend."""
 
@@ -141,8 +149,7 @@ class BackendInitializer:
         except BaseException as err:
             self._start_task.set_exception(err)
             self._start_task.exception()  # retrieved: stop() only waits for it
-            await self._shutdown()
-            self._state = _State.STOPPED
+            await _wait_out(self._stopping())  # clean-up survives further cancellations
             raise
         self._state = _State.STARTED
         self._start_task.set_result(result)
@@ -270,19 +277,26 @@ class BackendInitializer:
     # -- stop ------------------------------------------------------------------
 
     async def stop(self) -> None:
-        """Stop once; later calls wait for the first one. Safe before start."""
-        if self._stop_task is not None:
-            await asyncio.shield(self._stop_task)
-            return
-        self._stop_task = asyncio.get_running_loop().create_future()
-        try:
-            if self._start_task is not None and not self._start_task.done():
-                await asyncio.wait([self._start_task])
-            if self._state is _State.STARTED:
-                await self._shutdown()
-            self._state = _State.STOPPED
-        finally:
-            self._stop_task.set_result(None)
+        """Stop once; later calls wait for the first one. Safe before start.
+
+        The stop runs in a task of its own: cancelling ``stop()`` cancels the wait,
+        not the stop, and the next ``stop()`` returns only once everything stopped.
+        """
+        await asyncio.shield(self._stopping())
+
+    def _stopping(self) -> asyncio.Future[None]:
+        """The stop in progress, or a new one if none ran or the last one failed."""
+        task = self._stop_task
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = self._stop_task = asyncio.ensure_future(self._stop())
+        return task
+
+    async def _stop(self) -> None:
+        if self._start_task is not None and not self._start_task.done():
+            await asyncio.wait([self._start_task])  # a failing start joins this stop
+        if self._state in (_State.STARTING, _State.STARTED):
+            await self._shutdown()
+        self._state = _State.STOPPED
 
     async def _shutdown(self) -> None:
         container = self.registry.container

@@ -142,7 +142,9 @@ async def serve(
 ) -> int:
     """Start ``backend``, log a summary, wait for SIGINT or SIGTERM, stop it.
 
-    A signal during startup cancels the start and stops what had started.
+    A signal during startup cancels the start and stops what had started. A
+    second signal, while the backend stops, ends the process at once with exit
+    code ``128 + signal number`` (130 for SIGINT, 143 for SIGTERM).
 
     Args:
         backend: the backend to run.
@@ -160,6 +162,15 @@ async def serve(
 
     def on_signal(sig: signal.Signals) -> None:
         received.append(sig.name)
+        if len(received) > 1:  # a second signal: the user wants out now
+            print(
+                f"Received {sig.name} while stopping after {received[0]}; exiting now "
+                f"without waiting for the stop to finish (exit code {128 + sig.value})",
+                file=stderr or sys.stderr,
+                flush=True,
+            )
+            sys.stdout.flush()
+            os._exit(128 + sig.value)
         stopping.set()
 
     for sig in _SIGNALS:

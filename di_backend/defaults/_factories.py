@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import cast
 
 from di_backend._core_services import core_services
 from di_backend._factories import create_service_factory
 from di_backend._inject import inject
-from di_backend.config import ConfigReader
-from di_backend.defaults._lifecycle import DefaultLifecycle, DefaultRootLifecycle
+from di_backend.config import ConfigReader, read_duration_from_config
+from di_backend.defaults._lifecycle import (
+    DEFAULT_SHUTDOWN_HOOK_TIMEOUT,
+    SHUTDOWN_HOOK_TIMEOUT_KEY,
+    DefaultLifecycle,
+    DefaultRootLifecycle,
+)
 from di_backend.defaults._logging import DefaultRootLogger
 from di_backend.services import (
     ConfigService,
@@ -93,18 +99,32 @@ logger_factory = create_service_factory(core_services.logger, _logger)
 """The plugin logger: the root logger with a ``plugin`` field."""
 
 
+def _hook_timeout(config: RootConfigService) -> timedelta:
+    timeout = read_duration_from_config(
+        config, SHUTDOWN_HOOK_TIMEOUT_KEY, DEFAULT_SHUTDOWN_HOOK_TIMEOUT
+    )
+    return DEFAULT_SHUTDOWN_HOOK_TIMEOUT if timeout is None else timeout
+
+
 def _root_lifecycle(
     logger: RootLoggerService = inject(core_services.root_logger),
+    config: RootConfigService = inject(core_services.root_config),
 ) -> RootLifecycleService:
-    return DefaultRootLifecycle(logger)
+    return DefaultRootLifecycle(logger, shutdown_timeout=_hook_timeout(config))
 
 
 root_lifecycle_factory = create_service_factory(core_services.root_lifecycle, _root_lifecycle)
 """Backend-wide hooks."""
 
 
-def _lifecycle(logger: LoggerService = inject(core_services.logger)) -> LifecycleService:
-    return DefaultLifecycle(logger)
+def _lifecycle(
+    logger: LoggerService = inject(core_services.logger),
+    config: RootConfigService = inject(core_services.root_config),
+    metadata: PluginMetadataService = inject(core_services.plugin_metadata),
+) -> LifecycleService:
+    return DefaultLifecycle(
+        logger, shutdown_timeout=_hook_timeout(config), plugin_id=metadata.get_id()
+    )
 
 
 lifecycle_factory = create_service_factory(core_services.lifecycle, _lifecycle)

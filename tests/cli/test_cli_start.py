@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,40 @@ class TestEmptyBackend:
             cli.finish()
         messages = [str(r["message"]) for r in log_records(cli.lines)]
         assert any("configuration was read from" in m and "app-config.yaml" in m for m in messages)
+
+
+HANGING_STOP = """
+import asyncio
+
+from di_backend import PluginRegistrationPoints, core_services, create_backend_plugin, inject
+from di_backend.services import LifecycleService
+
+
+def _register(env: PluginRegistrationPoints) -> None:
+    async def init(lifecycle: LifecycleService = inject(core_services.lifecycle)) -> None:
+        async def never() -> None:
+            await asyncio.Event().wait()
+
+        lifecycle.add_shutdown_hook(never)
+
+    env.register_init(init)
+
+
+default = create_backend_plugin(plugin_id="stuck", register=_register)
+"""
+
+
+def test_a_second_signal_while_stopping_exits_at_once(tmp_path: Path) -> None:
+    """SIGTERM starts the stop; SIGINT during a hung stop exits with 130 instead of waiting."""
+    write_package(tmp_path, "stuck_plugin", HANGING_STOP)
+    config = write_config(tmp_path, "backend:\n  features: [stuck_plugin]\n")
+    with RunningCli(["start", "--config", str(config)], cwd=tmp_path, env=cli_env(tmp_path)) as cli:
+        cli.wait_for(message_is("Plugin initialization complete"))
+        cli.send(signal.SIGTERM)
+        cli.wait_for(message_is("Received SIGTERM, stopping the backend"))
+        began = time.monotonic()
+        cli.send(signal.SIGINT)
+        code, stderr = cli.finish()
+    assert code == 130, stderr
+    assert time.monotonic() - began < 5
+    assert "Received SIGINT while stopping after SIGTERM; exiting now" in stderr
