@@ -146,7 +146,15 @@ class HostDiscovery:
         self._logger = logger
         self._set_endpoints(_read_endpoints(config))
         self._base_url = self._read_base_url()
-        config.subscribe(self._reload)
+        self._unsubscribe = config.subscribe(self._reload)
+
+    def close(self) -> None:
+        """Stop following configuration changes (the backend calls it when it stops).
+
+        The configuration may outlive the backend (a test's shared config): its
+        subscription would otherwise keep the whole backend alive.
+        """
+        self._unsubscribe()
 
     def _set_endpoints(self, endpoints: tuple[DiscoveryEndpoint, ...]) -> None:
         self._endpoints = endpoints

@@ -118,11 +118,14 @@ def _discovery_context(
     config: RootConfigService = inject(core_services.root_config),
     root_router: RootHttpRouterService = inject(core_services.root_http_router),
     logger: RootLoggerService = inject(core_services.root_logger),
+    lifecycle: RootLifecycleService = inject(core_services.root_lifecycle),
 ) -> DiscoveryService:
     listen_address = None
     if isinstance(root_router, DefaultRootHttpRouter) and root_router.server is not None:
         listen_address = root_router.listen_address
-    return HostDiscovery(config, listen_address=listen_address, logger=logger)
+    discovery = HostDiscovery(config, listen_address=listen_address, logger=logger)
+    lifecycle.add_shutdown_hook(discovery.close)
+    return discovery
 
 
 def _discovery(shared: DiscoveryService) -> DiscoveryService:

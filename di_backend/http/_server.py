@@ -207,6 +207,40 @@ class HttpServer:
             self._stopping = asyncio.ensure_future(self._shutdown())
         await asyncio.shield(self._stopping)
 
+    async def _close_and_drain(self) -> None:
+        """Do what uvicorn's ``Server.shutdown`` does, without its fixed 100 ms pause.
+
+        Stop accepting, ask every connection to close once its response is sent
+        (idle keep-alive ones close now), then wait for connections and request
+        tasks to finish, polling quickly at first; after ``shutdown_timeout`` the
+        remaining request tasks are cancelled.
+        """
+        server = self._server
+        for listener in server.servers:
+            listener.close()
+        if self._socket is not None:
+            self._socket.close()
+        state = server.server_state
+        for connection in list(state.connections):
+            connection.shutdown()
+
+        async def drained() -> None:
+            delay = 0.001
+            while state.connections or state.tasks:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+        try:
+            await asyncio.wait_for(drained(), timeout=self._config.timeout_graceful_shutdown)
+        except TimeoutError:
+            if self._logger is not None:
+                self._logger.error(
+                    f"Cancelled {len(state.tasks)} request(s) still running after "
+                    "backend.lifecycle.serverShutdownTimeout"
+                )
+            for task in list(state.tasks):
+                task.cancel(msg="The server's shutdown timeout passed")
+
     async def _shutdown(self) -> None:
         self._state = "stopping"
         self._server.should_exit = True
@@ -215,9 +249,8 @@ class HttpServer:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        sockets = [self._socket] if self._socket is not None else None
         try:
-            await self._server.shutdown(sockets=sockets)
+            await self._close_and_drain()
         finally:
             self._state = "stopped"
         if self._logger is not None:
