@@ -34,7 +34,7 @@ from di_backend import (
 from di_backend.config import ObservableConfig
 from di_backend.http import http_service_factories
 from di_backend.services import HttpRouterService, LifecycleService
-from di_backend.testing import MockLogger, mock_services, start_test_backend
+from di_backend.testing import mock_services, start_test_backend
 
 CYCLES = 1000
 WARM_UP = 100
@@ -123,7 +123,7 @@ async def test_a_thousand_cycles_of_a_backend_with_http_stay_flat(
     defaults = [
         *http_service_factories,
         create_service_factory(core_services.root_config, lambda: config),
-        create_service_factory(core_services.root_logger, lambda: MockLogger()),
+        mock_services.root_logger.factory(),
         mock_services.database.factory(),
     ]
     samples: list[Sample] = []
