@@ -20,6 +20,7 @@ import httpx
 
 from di_backend.errors import describe_error
 from di_backend.events._types import EventParams
+from di_backend.http._outbound import outbound_client
 from di_backend.services import AuthService, DiscoveryService, LoggerService
 
 __all__ = ["USE_EVENT_BUS", "EventsHubError", "HubClient"]
@@ -60,7 +61,7 @@ class HubClient:
         self._strict = mode == "always"
         self._timeout = timeout.total_seconds()
         self._poll_timeout = notify_timeout.total_seconds() + 15.0
-        self._client = httpx.AsyncClient(trust_env=False)
+        self._client = outbound_client()
         self._polls: list[asyncio.Task[None]] = []
 
     @property

@@ -40,6 +40,7 @@ from di_backend.http._http_auth import DefaultHttpAuthService
 from di_backend.http._jwks_client import JwksCache
 from di_backend.http._keys import KeyStore
 from di_backend.http._lifecycle_gate import LifecycleGate
+from di_backend.http._outbound import outbound_client, tls_context
 from di_backend.http._plugin_client import PluginClient
 from di_backend.http._plugin_router import DefaultHttpRouter
 from di_backend.http._plugin_tokens import PluginTokenHandler
@@ -117,6 +118,8 @@ __all__ = [
     "PluginRequestToken",
     "PluginTokenHandler",
     "PluginClient",
+    "outbound_client",
+    "tls_context",
     "PrincipalType",
     "ResourceConflictError",
     "RootHealthService",

@@ -14,6 +14,7 @@ import httpx
 from di_backend.errors import describe_error
 from di_backend.http._errors import AuthenticationError
 from di_backend.http._jose import VerificationKey, json_object, key_from_jwk
+from di_backend.http._outbound import outbound_client
 
 __all__ = ["JwksCache"]
 
@@ -138,7 +139,7 @@ class JwksCache:
     async def _fetch(self, url: str) -> dict[str, VerificationKey]:
         if self._client is None:
             # Never through a proxy from the environment: whoever runs it could serve keys.
-            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+            self._client = outbound_client(timeout=self._timeout)
         try:
             response = await self._client.get(url)
             response.raise_for_status()

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from di_backend.http._outbound import outbound_client
 from di_backend.services import BackstageCredentials, BackstagePrincipal
 from di_backend.services._http import AuthService, DiscoveryService
 
@@ -80,7 +81,7 @@ class PluginClient:
             return await self._client.request(
                 method, url, headers=headers, timeout=self._timeout, **kwargs
             )
-        async with httpx.AsyncClient(timeout=self._timeout, trust_env=False) as client:
+        async with outbound_client(timeout=self._timeout) as client:
             return await client.request(method, url, headers=headers, **kwargs)
 
     async def get(self, target_plugin_id: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -8,6 +8,7 @@ import httpx
 
 from di_backend.errors import describe_error
 from di_backend.http._jose import json_object, unverified_claims
+from di_backend.http._outbound import outbound_client
 from di_backend.services._credentials import BackstageCredentials, BackstagePrincipal
 from di_backend.services._http import DiscoveryService
 from di_backend.services._user_info import BackstageUserInfo, user_principal_of
@@ -67,7 +68,7 @@ class DefaultUserInfoService:
     async def _fetch_ownership(self, token: str) -> object:
         url = f"{await self._discovery.get_base_url('auth')}/v1/userinfo"
         try:
-            async with httpx.AsyncClient(timeout=_TIMEOUT, trust_env=False) as client:
+            async with outbound_client(timeout=_TIMEOUT) as client:
                 response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
             response.raise_for_status()
             body: object = response.json()

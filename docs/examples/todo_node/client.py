@@ -14,7 +14,7 @@ from typing import ClassVar, cast
 import httpx
 
 from di_backend.errors import describe_error
-from di_backend.http import HttpError, ServiceUnavailableError
+from di_backend.http import HttpError, ServiceUnavailableError, outbound_client
 from di_backend.services import AuthService, DiscoveryService
 
 TODO_PLUGIN_ID = "todo"
@@ -102,7 +102,7 @@ class TodoClient:
             # The whole call (connect, send, wait, read) gets `seconds`; httpx's own
             # timeout bounds each step too, so no socket is left waiting longer.
             async with asyncio.timeout(seconds):
-                async with httpx.AsyncClient(timeout=seconds, trust_env=False) as http:
+                async with outbound_client(timeout=seconds) as http:
                     response = await http.get(url, headers=headers)
         except (httpx.TransportError, TimeoutError) as error:  # refused, timed out, reset
             cause = (
