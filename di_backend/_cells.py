@@ -44,17 +44,31 @@ class Teardowns:
         """Remember a generator to finish at stop."""
         self._items.append((service_id, generator))
 
-    async def close_all(self) -> list[tuple[str, BaseException]]:
-        """Finish every generator, newest first; return ``(service id, error)`` failures."""
+    async def close_all(self, limit: float | None = None) -> list[tuple[str, BaseException]]:
+        """Finish every generator, newest first; return ``(service id, error)`` failures.
+
+        An async teardown still running after ``limit`` seconds is cancelled and
+        reported as a failure that says so.
+        """
         failures: list[tuple[str, BaseException]] = []
         while self._items:
             service_id, generator = self._items.pop()
             try:
                 if isinstance(generator, types.AsyncGeneratorType):
-                    await anext(generator)
+                    await asyncio.wait_for(anext(generator), limit)
                 else:
                     next(generator)  # type: ignore[arg-type]
             except (StopIteration, StopAsyncIteration):
+                continue
+            except TimeoutError as err:
+                if limit is None:  # the teardown's own TimeoutError
+                    failures.append((service_id, err))
+                    continue
+                msg = (
+                    f"The teardown of service '{service_id}' did not finish within {limit:g}s "
+                    "(backend.lifecycle.shutdownHookTimeout); it was cancelled"
+                )
+                failures.append((service_id, ServiceInstantiationError(msg)))
                 continue
             except Exception as err:
                 failures.append((service_id, err))

@@ -14,6 +14,7 @@ import contextlib
 import enum
 import inspect
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import cast
 
 from di_backend._core_services import core_services
@@ -319,7 +320,9 @@ class BackendInitializer:
         )
         if _is_root_controller(root_lifecycle):
             await cast("RootLifecycleController", root_lifecycle).shutdown()
-        for service_id, error in await container.teardowns.close_all():
+        limit = getattr(root_lifecycle, "shutdown_timeout", None)
+        timeout = limit.total_seconds() if isinstance(limit, timedelta) else None
+        for service_id, error in await container.teardowns.close_all(timeout):
             if logger is not None:
                 logger.error(
                     f"Teardown of service '{service_id}' failed, {describe_error(error)}", error

@@ -136,6 +136,11 @@ class DefaultLifecycle:
         """The logger that receives hook failures."""
         return self._logger
 
+    @property
+    def shutdown_timeout(self) -> timedelta | None:
+        """How long a shutdown hook (and, for the root, a teardown) may take."""
+        return self._shutdown_timeout
+
     def add_startup_hook(self, hook: LifecycleHook) -> None:
         """Run ``hook`` once startup is reached (for a plugin: once it initialised).
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from di_backend import (
     Backend,
     PluginRegistrationPoints,
+    ServiceRef,
     core_services,
     create_backend_plugin,
     create_service_factory,
+    create_service_ref,
     create_specialized_backend,
     inject,
 )
@@ -150,3 +153,27 @@ async def test_a_start_cancelled_twice_still_cleans_up() -> None:
     assert "slow hook done" in seen.events
     assert _port_is_free(seen.ports[0])
     await asyncio.wait_for(backend.stop(), 10)  # nothing left; returns at once
+
+
+async def test_a_hung_teardown_is_cancelled_and_named() -> None:
+    """A generator factory whose clean-up never ends is cut off after the hook timeout."""
+    seen, logger = Seen(), MockLogger()
+    clock_ref: ServiceRef[float] = create_service_ref(id="todo.clock", scope="root")
+
+    async def make_clock() -> AsyncIterator[float]:
+        yield 0.0
+        await asyncio.Event().wait()  # the clean-up hangs
+
+    config: dict[str, JsonValue] = {"lifecycle": {"shutdownHookTimeout": "300ms"}}
+    backend = _backend(seen, logger, config)
+    backend.add(create_service_factory(clock_ref, make_clock))
+    await backend.start()
+    began = time.monotonic()
+    await asyncio.wait_for(backend.stop(), 10)
+    assert time.monotonic() - began < 5
+    errors = [r.message for r in logger.records if r.level == "error"]
+    assert (
+        "Teardown of service 'todo.clock' failed, ServiceInstantiationError: The teardown of "
+        "service 'todo.clock' did not finish within 0.3s (backend.lifecycle.shutdownHookTimeout); "
+        "it was cancelled"
+    ) in errors, errors
