@@ -1162,6 +1162,84 @@ async def w2_di_backend_container(g2):
     return out, close
 
 
+def _dib_root_factories(keys, fns, dep_keys, prefix):
+    """Root-scoped refs and factories (the generated functions with inject defaults)."""
+    import types as _types
+
+    from di_backend import create_service_factory, create_service_ref, inject
+
+    refs = {key: create_service_ref(id=f"{prefix}.{key.__name__}", scope="root") for key in keys}
+    factories = [
+        create_service_factory(
+            refs[key],
+            _types.FunctionType(
+                fn.__code__, fn.__globals__, fn.__name__, tuple(inject(refs[d]) for d in deps)
+            ),
+        )
+        for key, fn, deps in zip(keys, fns, dep_keys)
+    ]
+    return refs, factories
+
+
+async def _w1_di_backend(g, fns):
+    # A backend whose N root services (initialization "always", the root default)
+    # are all created by `await backend.start()`, which also validates the graph.
+    from di_backend import create_specialized_backend
+
+    refs, factories = _dib_root_factories(g.keys, fns, g.dep_keys, "w1")
+    backend = create_specialized_backend(default_service_factories=[_dib_quiet_logger(), *factories])
+    await backend.start()
+    container = backend._initializer.registry.container
+    out = [container.peek(refs[key], None) for key in g.keys]
+
+    async def close():
+        await backend.stop()
+
+    return out, close
+
+
+async def w1_di_backend(g):
+    return await _w1_di_backend(g, g.af)
+
+
+async def w1s_di_backend(g):
+    return await _w1_di_backend(g, g.sf)
+
+
+def w4_di_backend(g, fake):
+    # The test override cycle through the public testing API: a test backend (every
+    # core service a mock) with the app's factories, DB replaced by the fake, a
+    # plugin whose init injects Handler; started and stopped each cycle.
+    from di_backend import create_backend_plugin, create_service_factory, inject
+    from di_backend.testing import start_test_backend
+
+    loop = asyncio.get_event_loop()
+    Handler, DB = g.by_name["Handler"], g.by_name["DB"]
+    refs, factories = _dib_root_factories(g.keys, g.sf, g.dep_keys, "w4")
+    fake_db = create_service_factory(refs[DB], lambda: fake)
+    real_db = factories[g.keys.index(DB)]
+    others = [f for f in factories if f is not real_db]
+    seen = []
+
+    async def init(handler=inject(refs[Handler])):
+        seen.append(handler)
+
+    plugin = create_backend_plugin(plugin_id="app", register=lambda env: env.register_init(init))
+
+    async def once(db):
+        backend = await start_test_backend(features=[plugin, *others, db])
+        await backend.stop()
+        return seen.pop()
+
+    def cycle():
+        return loop.run_until_complete(once(fake_db))
+
+    def real():
+        return loop.run_until_complete(once(real_db))
+
+    return cycle, real
+
+
 # --------------------------------------------------------------------------
 # Library registry
 # --------------------------------------------------------------------------
@@ -1238,9 +1316,12 @@ LIBS = {lib.name: lib for lib in [
          "`override_sync(fake, tear_down_children=True)` / `reset_override_sync(tear_down_children=True)`.",
          "that_depends"),
     _lib("di_backend", "di_backend", "import di_backend", True,
-         "W2 only. The public API: refs, factories (the generated functions with inject(...) "
-         "defaults), one plugin per plugin id whose init injects the five services, "
-         "`await backend.start()` (validation, plugin inits as tasks, results).", "di_backend"),
+         "The public API. W1/W1S: root-scoped refs and factories (the generated functions with "
+         "inject(...) defaults) created by `await backend.start()`, which validates the graph "
+         "first. W2: one plugin per plugin id whose init injects the five services "
+         "(validation, plugin inits as tasks, results). W4: `start_test_backend(features=[plugin, "
+         "*factories, fake DB factory])` then `stop()`, a whole test backend per cycle. W3/W3A: "
+         "not applicable (services are injected at init, not resolved per call).", "di_backend"),
     _lib("di_backend-container", "di_backend", "import di_backend._container", True,
          "W2 only. The same refs and factories through di_backend's ServiceRegistry + "
          "ServiceContainer (dependency-injector Singletons, a DynamicContainer per plugin).",
