@@ -34,7 +34,8 @@ test:
 docs:
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
-# The peers (dishka, wireup, svcs; pinned in the `bench` extra) run beside di_backend.
+# The peers (every library of ../shared/bench/peer_baselines.md, pinned in the `bench`
+# extra) run beside di_backend.
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python bench/startup.py
