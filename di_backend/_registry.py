@@ -88,7 +88,7 @@ class ServiceRegistry:
             msg = f"Duplicate service implementations provided for {factory.service.id}"
             raise ConflictError(msg)
         entry.append(factory)
-        self._forget_answers()
+        self._forget_answers(factory)
 
     def add_from_loader(self, factory: AnyFactory, loader: str) -> bool:
         """Add a factory from a feature loader; return whether it was used.
@@ -108,12 +108,13 @@ class ServiceRegistry:
             )
             raise ConflictError(msg)
         entry.append((factory, loader))
-        self._forget_answers()
+        self._forget_answers(factory)
         return True
 
-    def _forget_answers(self) -> None:
+    def _forget_answers(self, added: AnyFactory) -> None:
         self._all = None
-        self._acyclic = False
+        if added.deps:  # a factory with no dependencies cannot close a cycle
+            self._acyclic = False
         self._available.clear()
         self._missing_cache.clear()
 
