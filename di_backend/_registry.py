@@ -63,6 +63,7 @@ class ServiceRegistry:
         self._available: dict[str, bool] = {}
         self._all: list[AnyFactory] | None = None
         self._acyclic = False
+        self._complete: bool | None = None  # see _installed_deps_complete
         # dependency-injector (and the optional integrations its wiring module imports)
         # loads here, when the first backend is created, not on `import di_backend`.
         from di_backend._container import ServiceContainer
@@ -113,6 +114,7 @@ class ServiceRegistry:
 
     def _forget_answers(self, added: AnyFactory) -> None:
         self._all = None
+        self._complete = None
         if added.deps:  # a factory with no dependencies cannot close a cycle
             self._acyclic = False
         self._available.clear()
@@ -255,6 +257,20 @@ class ServiceRegistry:
         self._missing_cache[ref.id] = result
         return result
 
+    def _installed_deps_complete(self) -> bool:
+        """Whether every dependency of every installed factory has an installed factory.
+
+        Then nothing below an installed service is missing, and :meth:`missing_for`
+        needs no walk down its dependencies (one linear pass instead).
+        """
+        if self._complete is None:
+            self._complete = all(
+                d.id == PLUGIN_METADATA_ID or bool(self._provided(d.id, d.multiton))
+                for factory in self.all_factories()
+                for d in factory.deps
+            )
+        return self._complete
+
     def missing_for(self, refs: Sequence[AnyServiceRef], plugin_id: str) -> list[str]:
         """Messages for every factory that ``refs`` need whose dependencies are missing.
 
@@ -262,9 +278,12 @@ class ServiceRegistry:
         chain: each service above it failed because creating its dependency did.
         """
         messages: list[str] = []
+        complete = self._installed_deps_complete()
         for ref in refs:
             if not self.is_available(ref):
                 continue
+            if complete and self._provided(ref.id, ref.multiton):
+                continue  # installed, and every installed factory's deps are installed
             for chain, missing in self._missing_below(ref):
                 names = ", ".join(f"'{m}'" for m in missing)
                 message = (
