@@ -214,6 +214,7 @@ class PostgresEventStore:
         self._engine = engine
         self._waiters = _Waiters()
         self._listener: Any = None
+        self._closed = False
         self._listen_task: asyncio.Task[None] | None = None
         self._listen_lock = asyncio.Lock()
 
@@ -309,17 +310,33 @@ class PostgresEventStore:
 
     async def _ensure_listener(self) -> None:
         async with self._listen_lock:
-            if self._listen_task is not None and not self._listen_task.done():
+            if self._closed or (self._listen_task is not None and not self._listen_task.done()):
                 return
             import psycopg
 
+            await self._close_listener()  # a listener whose task ended (its server went away)
             url = self._engine.url.set(drivername="postgresql")
             conninfo = url.render_as_string(hide_password=False)
-            self._listener = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-            await self._listener.execute(f"LISTEN {CHANNEL}")
-            self._listen_task = asyncio.create_task(
-                self._listen(self._listener), name="events-listen"
-            )
+            listener = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            try:
+                await listener.execute(f"LISTEN {CHANNEL}")
+            except BaseException:
+                await listener.close()
+                raise
+            if self._is_closed():  # aclose() ran while this connected
+                await listener.close()
+                return
+            self._listener = listener
+            self._listen_task = asyncio.create_task(self._listen(listener), name="events-listen")
+
+    def _is_closed(self) -> bool:
+        return self._closed
+
+    async def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close()
 
     async def _listen(self, connection: Any) -> None:
         try:
@@ -363,13 +380,11 @@ class PostgresEventStore:
         return int(result.rowcount or 0) + int(subscriptions.rowcount or 0)
 
     async def aclose(self) -> None:
-        """Stop listening and close the listener connection."""
+        """Stop listening and close the listener connection (also one still connecting)."""
+        self._closed = True
         task, self._listen_task = self._listen_task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(Exception):
-                await listener.close()
+        await self._close_listener()

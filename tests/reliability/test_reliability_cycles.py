@@ -14,6 +14,7 @@ import gc
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,14 @@ def _report(what: str, samples: list[Sample], seconds: float) -> str:
         f"{last.fds}, tasks {first.tasks} -> {last.tasks}, threads {first.threads} -> "
         f"{last.threads}, {seconds:.1f} s"
     )
+
+
+@pytest.fixture(autouse=True)
+def _collect_earlier_garbage() -> None:
+    """Collect what earlier tests left, so that their unclosed objects are not blamed here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def _assert_flat(samples: list[Sample], report: str) -> None:
