@@ -20,6 +20,7 @@ from typing import cast
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend._features import BackendFeature, Registration
+from di_backend._gc_pause import fewer_collections
 from di_backend._inject import CallSpec
 from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
 from di_backend._registry import ServiceRegistry
@@ -146,7 +147,8 @@ class BackendInitializer:
         self._state = _State.STARTING
         self._start_task = asyncio.get_running_loop().create_future()
         try:
-            result = await self._start()
+            with fewer_collections():
+                result = await self._start()
         except BaseException as err:
             self._start_task.set_exception(err)
             self._start_task.exception()  # retrieved: stop() only waits for it
