@@ -30,8 +30,13 @@ def test_page_shows_each_example_verbatim(example: Path) -> None:
 
 
 def test_examples_pass(pytester: pytest.Pytester) -> None:
-    """The examples run green with the project's pytest configuration and plugins."""
-    result = pytester.runpytest(
+    """The examples run green with the project's pytest configuration and plugins.
+
+    In a subprocess: an in-process run restores ``sys.modules`` afterwards, which drops
+    the httpcore modules the examples first imported, and a later import of them makes
+    exception classes that httpx no longer maps (``httpcore.ConnectError`` escaping).
+    """
+    result = pytester.runpytest_subprocess(
         *map(str, EXAMPLES), "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")
     )
     result.assert_outcomes(passed=13)
