@@ -115,10 +115,13 @@ class CredentialsBarrier:
         """Return if the request may pass; raise the 401/403 error otherwise."""
         if self._disabled:
             return
-        relative = _relative_path(scope)
-        matching = [policy.allow for policy in self._policies if policy.matches(relative)]
-        if "unauthenticated" in matching:
-            return
+        if self._policies:
+            relative = _relative_path(scope)
+            matching = [policy.allow for policy in self._policies if policy.matches(relative)]
+            if "unauthenticated" in matching:
+                return
+        else:
+            matching = []
         await self._http_auth.credentials(
             HTTPConnection(scope),
             allow=["user", "service"],

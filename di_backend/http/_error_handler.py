@@ -46,6 +46,24 @@ async def send_error(scope: Scope, send: Send, error: BaseException) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _StartTracker:
+    """A ``send`` that notes whether the response (or websocket) has started."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] in _STARTS:
+            self.started = True
+        await self.send(message)
+
+
+_STARTS = frozenset(("http.response.start", "websocket.accept"))
+
+
 class ErrorHandlerMiddleware:
     """ASGI middleware that answers with a JSON error when the wrapped app raises.
 
@@ -64,17 +82,13 @@ class ErrorHandlerMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self._app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] in ("http.response.start", "websocket.accept"):
-                started = True
-            await send(message)
-
+        # Nested handlers (the root router's around a plugin router's) share the outer
+        # tracker when it is the very send they were given: one wrapper per request.
+        tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
         try:
-            await self._app(scope, receive, tracking_send)
+            await self._app(scope, receive, tracker)
         except Exception as error:
+            started = tracker.started
             if started and scope.get(ANSWERED) is error:
                 # An inner app (FastAPI's ServerErrorMiddleware) sent our JSON 500 and
                 # re-raised: log it once, as any 5xx, and end here.

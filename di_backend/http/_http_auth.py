@@ -24,10 +24,16 @@ _Cached = BackstageCredentials[BackstagePrincipal] | HttpError
 
 def bearer_token(request: HTTPConnection) -> str | None:
     """Return the token of an ``Authorization: Bearer <token>`` header, if any."""
-    header = request.headers.get("authorization")
-    if header is None:
+    # The first Authorization header, as ``request.headers.get`` finds it; read from the
+    # raw ASGI headers (names are lower case there) without building a Headers object.
+    raw: bytes | None = None
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            raw = value
+            break
+    if raw is None:
         return None
-    scheme, _, token = header.strip().partition(" ")
+    scheme, _, token = raw.decode("latin-1").strip().partition(" ")
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None

@@ -55,14 +55,17 @@ def _unsafe_path(relative: str) -> str | None:
     """Why ``relative`` cannot be routed safely, or ``None`` when it can."""
     if "\\" in relative or "\x00" in relative:
         return "it has a backslash or a NUL character"
-    if any(segment in (".", "..") for segment in relative.split("/")):
+    if "." in relative and any(segment in (".", "..") for segment in relative.split("/")):
         return "it has a '.' or '..' segment"
     return None
 
 
+_ROUTED = (Starlette, Router)
+
+
 def _handles(app: ASGIApp, scope: Scope) -> bool:
     """Return whether ``app`` has a route for ``scope``; apps without routes take everything."""
-    if isinstance(app, Starlette | Router):
+    if isinstance(app, _ROUTED):
         routes = app.routes
     else:
         return True

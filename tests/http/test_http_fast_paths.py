@@ -13,6 +13,7 @@ from http_support import (
     BackendMaker,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
+from starlette.types import Message, Receive, Scope, Send
 
 from di_backend.http import ListenOptions
 from di_backend.http._errors import AuthenticationError
@@ -134,3 +135,110 @@ class TestVerificationCache:
             ):
                 await pong.authenticate(token)
         assert (token, False) not in pong._verified
+
+
+def _scope(headers: list[tuple[bytes, bytes]]) -> Scope:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": "/x",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+    }
+
+
+class TestBearerToken:
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            [],
+            [(b"authorization", b"Bearer abc")],
+            [(b"authorization", b"bearer   abc  ")],
+            [(b"authorization", b"Basic abc")],
+            [(b"authorization", b"Bearer ")],
+            [(b"authorization", b"Bearer one"), (b"authorization", b"Bearer two")],
+            [(b"x-other", b"Bearer no"), (b"authorization", b"Bearer \xe9t\xe9")],
+        ],
+    )
+    def test_reading_raw_headers_matches_starlette_headers(
+        self, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """The raw-header scan finds the same token as reading ``request.headers`` would."""
+        from starlette.requests import HTTPConnection
+
+        from di_backend.http._http_auth import bearer_token
+
+        request = HTTPConnection(_scope(headers))
+        header = request.headers.get("authorization")
+        expected: str | None = None
+        if header is not None:
+            scheme, _, token = header.strip().partition(" ")
+            expected = (token.strip() or None) if scheme.lower() == "bearer" else None
+        assert bearer_token(request) == expected
+
+
+class TestNestedErrorHandlers:
+    async def test_an_inner_handler_reuses_the_outer_tracker(self) -> None:
+        """A nested error handler passes the outer one's send through: one wrapper per request."""
+        from di_backend.http._error_handler import ErrorHandlerMiddleware
+
+        seen: list[object] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(send)
+
+        inner = ErrorHandlerMiddleware(app)
+        outer = ErrorHandlerMiddleware(inner)
+
+        async def receive() -> Message:
+            return {"type": "http.request"}
+
+        async def send(message: Message) -> None:
+            return None
+
+        await outer(_scope([]), receive, send)
+        await inner(_scope([]), receive, send)
+        assert type(seen[0]).__name__ == "_StartTracker"
+        assert seen[0] is not seen[1]  # a fresh tracker when there is no outer one
+
+    @pytest.mark.parametrize("after_start", [False, True])
+    async def test_nested_handlers_answer_and_log_as_separate_ones_did(
+        self, after_start: bool
+    ) -> None:
+        """Before the response starts one JSON 500 is sent; after, both log and it re-raises."""
+        from di_backend.http._error_handler import ErrorHandlerMiddleware
+        from di_backend.testing import MockLogger
+
+        inner_log, outer_log = MockLogger(level="error"), MockLogger(level="error")
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if after_start:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+            raise RuntimeError("boom")
+
+        inner = ErrorHandlerMiddleware(app, logger=inner_log)
+        outer = ErrorHandlerMiddleware(inner, logger=outer_log)
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        if after_start:
+            with pytest.raises(RuntimeError, match="boom"):
+                await outer(_scope([]), receive, send)
+            assert [m["type"] for m in sent] == ["http.response.start"]
+            message = "Request failed after the response started: GET /x"
+            assert [e.message for e in inner_log.records] == [message]
+            assert [e.message for e in outer_log.records] == [message]
+        else:
+            await outer(_scope([]), receive, send)
+            assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+            assert sent[0]["status"] == 500
+            assert [e.message for e in inner_log.records] == [
+                "Request failed with status 500: GET /x"
+            ]
+            assert outer_log.records == []
