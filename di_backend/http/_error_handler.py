@@ -84,7 +84,9 @@ class ErrorHandlerMiddleware:
             return
         # Nested handlers (the root router's around a plugin router's) share the outer
         # tracker when it is the very send they were given: one wrapper per request.
-        tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
+        tracker = (
+            send if isinstance(send, _StartTracker) and not send.started else _StartTracker(send)
+        )
         try:
             await self._app(scope, receive, tracker)
         except Exception as error:
