@@ -7,28 +7,28 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from di_backend._refs import ServiceRef, create_service_ref
-from di_backend.services import (
-    AuthService,
-    CacheService,
-    DatabaseService,
-    DiscoveryService,
-    HttpAuthService,
-    HttpRouterService,
-    LifecycleService,
-    LoggerService,
-    PluginMetadataService,
-    RootConfigService,
-    RootHealthService,
-    RootHttpRouterService,
-    RootInstanceMetadataService,
-    RootLifecycleService,
-    RootLoggerService,
-    SchedulerService,
-    UserInfoService,
-)
 
 if TYPE_CHECKING:
     from di_backend._factories import ServiceFactory
+    from di_backend.services import (
+        AuthService,
+        CacheService,
+        DatabaseService,
+        DiscoveryService,
+        HttpAuthService,
+        HttpRouterService,
+        LifecycleService,
+        LoggerService,
+        PluginMetadataService,
+        RootConfigService,
+        RootHealthService,
+        RootHttpRouterService,
+        RootInstanceMetadataService,
+        RootLifecycleService,
+        RootLoggerService,
+        SchedulerService,
+        UserInfoService,
+    )
 
 T = TypeVar("T")
 

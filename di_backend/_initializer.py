@@ -14,8 +14,7 @@ import contextlib
 import enum
 import inspect
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
@@ -33,14 +32,18 @@ from di_backend.errors import (
     MissingDependencyError,
     describe_error,
 )
-from di_backend.services import (
-    ConfigService,
-    InstalledModule,
-    InstalledPlugin,
-    LoggerService,
-    PluginLifecycleController,
-    RootLifecycleController,
-)
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from di_backend.services import (
+        ConfigService,
+        InstalledModule,
+        InstalledPlugin,
+        LoggerService,
+        PluginLifecycleController,
+        RootLifecycleController,
+    )
 
 __all__ = ["BackendInitializer"]
 
@@ -68,6 +71,12 @@ class _State(enum.Enum):
     STOPPED = "stopped"  # stop() ran, or start() failed and cleaned up
 
 
+def _timedelta() -> type[timedelta]:
+    from datetime import timedelta  # loaded by then; kept off the import of di_backend
+
+    return timedelta
+
+
 class _InstanceMetadata:
     """``core.rootInstanceMetadata``: the installed plugins, frozen."""
 
@@ -82,6 +91,8 @@ class _InstanceMetadata:
 
 
 def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFactory[object]:
+    from di_backend.services._metadata import InstalledModule, InstalledPlugin
+
     modules: dict[str, list[InstalledModule]] = {}
     for r in registrations:
         if r.module_id is not None:
@@ -323,7 +334,7 @@ class BackendInitializer:
         if _is_root_controller(root_lifecycle):
             await cast("RootLifecycleController", root_lifecycle).shutdown()
         limit = getattr(root_lifecycle, "shutdown_timeout", None)
-        timeout = limit.total_seconds() if isinstance(limit, timedelta) else None
+        timeout = limit.total_seconds() if isinstance(limit, _timedelta()) else None
         for service_id, error in await container.teardowns.close_all(timeout):
             if logger is not None:
                 logger.error(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from di_backend.services import ConfigService, LoggerService
+if TYPE_CHECKING:
+    from di_backend.services import ConfigService, LoggerService
+
 
 __all__ = [
     "BackendStartupResult",
@@ -117,11 +119,13 @@ def boot_failure_policy(config: ConfigService | None) -> FailurePolicy:
     return allowed
 
 
-@dataclass(slots=True)
 class _PluginEntry:
-    failure: StartupFailure | None = None
-    result_at: datetime | None = None
-    modules: list[ModuleStartupResult] = field(default_factory=list[ModuleStartupResult])
+    __slots__ = ("failure", "modules", "result_at")
+
+    def __init__(self) -> None:
+        self.failure: StartupFailure | None = None
+        self.result_at: datetime | None = None
+        self.modules: list[ModuleStartupResult] = []
 
 
 class ResultCollector:

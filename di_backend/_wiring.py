@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, Iterable
-from dataclasses import dataclass, field
 
 from di_backend._factories import ServiceFactory
 from di_backend._features import BackendFeature, BackendModule, BackendPlugin, Registration
@@ -29,25 +28,47 @@ from di_backend.errors import (
 __all__ = ["PluginPlan", "WiringPlan", "collect_features", "plan_wiring"]
 
 
-@dataclass(slots=True)
 class PluginPlan:
-    """What the initializer runs for one plugin, with failures found up front."""
+    """What the initializer runs for one plugin, with failures found up front.
 
-    plugin_id: str
-    plugin: Registration | None = None
-    modules: list[Registration] = field(default_factory=list[Registration])
-    plugin_failure: BaseException | None = None
-    module_failures: dict[str, BaseException] = field(default_factory=dict[str, BaseException])
-    module_order: DependencyGraph[Registration] | None = None
+    A plain class rather than a dataclass: thousands are made per start, and a
+    dataclass costs its import time for nothing used here (no equality, no repr).
+    """
+
+    __slots__ = (
+        "module_failures",
+        "module_order",
+        "modules",
+        "plugin",
+        "plugin_failure",
+        "plugin_id",
+    )
+
+    def __init__(self, plugin_id: str) -> None:
+        """Start the plan of ``plugin_id``: no plugin, no modules, no failures yet."""
+        self.plugin_id = plugin_id
+        self.plugin: Registration | None = None
+        self.modules: list[Registration] = []
+        self.plugin_failure: BaseException | None = None
+        self.module_failures: dict[str, BaseException] = {}
+        self.module_order: DependencyGraph[Registration] | None = None
 
 
-@dataclass(slots=True)
 class WiringPlan:
     """Every plugin's plan plus the extension points by id."""
 
-    plugins: dict[str, PluginPlan]
-    extension_points: dict[str, tuple[str, object]]
-    registrations: list[Registration]
+    __slots__ = ("extension_points", "plugins", "registrations")
+
+    def __init__(
+        self,
+        plugins: dict[str, PluginPlan],
+        extension_points: dict[str, tuple[str, object]],
+        registrations: list[Registration],
+    ) -> None:
+        """Hold the plans, the extension points (id -> owner, value) and the registrations."""
+        self.plugins = plugins
+        self.extension_points = extension_points
+        self.registrations = registrations
 
 
 def _add_factory(

@@ -89,7 +89,7 @@ def read_env_config(env: Mapping[str, str]) -> LoadedSource | None:
             source = LoadedSource(ENV_SOURCE_NAME, {})
         node = source.data
         for index, part in enumerate(parts):
-            if not KEY_PART_PATTERN.match(part):
+            if not KEY_PART_PATTERN.fullmatch(part):
                 raise ConfigError(f"Invalid env config key '{key}'")
             if index < len(parts) - 1:
                 if part not in node:

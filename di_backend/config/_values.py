@@ -36,8 +36,11 @@ JsonObject: TypeAlias = dict[str, JsonValue]
 ConfigPath: TypeAlias = tuple[str | int, ...]
 """The address of one node in a configuration tree."""
 
-# Backstage's CONFIG_KEY_PART_PATTERN (config and config-loader packages).
-KEY_PART_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_:][a-z0-9]+)*$", re.IGNORECASE)
+# Backstage's CONFIG_KEY_PART_PATTERN (config and config-loader packages),
+# /^[a-z][a-z0-9]*(?:[-_:][a-z0-9]+)*$/i, used with fullmatch: ASCII letters
+# only (IGNORECASE would fold the Kelvin sign and the long s into [a-z]) and no
+# trailing newline (which Python's $ allows).
+KEY_PART_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_:][A-Za-z0-9]+)*")
 
 
 def is_object(value: object) -> bool:
@@ -60,7 +63,7 @@ def parse_key(key: str) -> tuple[str, ...]:
     """
     parts = tuple(key.split("."))
     for part in parts:
-        if not KEY_PART_PATTERN.match(part):
+        if not KEY_PART_PATTERN.fullmatch(part):
             raise ConfigError(f"Invalid config key '{key}'")
     return parts
 

@@ -24,7 +24,7 @@ CLIENTS: dict[str, Literal["pg", "sqlite"]] = {
     "sqlite3": "sqlite",
 }
 """Accepted ``backend.database.client`` values and the engine family each selects."""
-_SCHEMA_PREFIX = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_SCHEMA_PREFIX = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # fullmatch: no trailing newline
 _PG_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+asyncpg"}
 
 
@@ -302,7 +302,7 @@ def _text(value: JsonValue | None) -> str | None:
 
 def _schema_name(config: ConfigService, plugin_id: str) -> str:
     schema_prefix = _str(config, f"{_KEY}.schemaPrefix") or ""
-    if schema_prefix and not _SCHEMA_PREFIX.match(schema_prefix):
+    if schema_prefix and not _SCHEMA_PREFIX.fullmatch(schema_prefix):
         msg = (
             f'Invalid schemaPrefix "{schema_prefix}". Schema prefix must start with a letter '
             "or underscore and contain only letters, numbers, and underscores."

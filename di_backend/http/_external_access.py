@@ -40,7 +40,7 @@ __all__ = ["ExternalAccessEntry", "ExternalTokenHandler"]
 _KEY = "backend.auth.externalAccess"
 _OLD_KEY = "backend.auth.keys"
 _RESTRICTION_KEYS = ("plugin", "permission", "permissionAttribute")
-_NON_SPACE = re.compile(r"^\S+$")
+_NON_SPACE = re.compile(r"\S+")  # with fullmatch: a trailing newline is whitespace too
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +124,13 @@ def _static_entry(entry: ConfigService, where: str) -> ExternalAccessEntry:
     options = entry.get_config("options")
     token = options.get_string("token")
     subject = options.get_string("subject")
-    if not _NON_SPACE.match(token):
+    if not _NON_SPACE.fullmatch(token):
         msg = f"Illegal token, must be a set of non-space characters (at '{where}.options.token')"
         raise ConfigError(msg)
     if len(token) < 8:
         msg = f"Illegal token, must be at least 8 characters length (at '{where}.options.token')"
         raise ConfigError(msg)
-    if not _NON_SPACE.match(subject):
+    if not _NON_SPACE.fullmatch(subject):
         msg = (
             f"Illegal subject, must be a set of non-space characters (at '{where}.options.subject')"
         )
@@ -154,7 +154,7 @@ def _legacy_entry(
 ) -> _LegacyEntry:
     secret = options.get_string("secret")
     subject = subject if subject is not None else options.get_string("subject")
-    if not _NON_SPACE.match(secret):
+    if not _NON_SPACE.fullmatch(secret):
         msg = f"Illegal secret, must be a valid base64 string (at '{where}.secret')"
         raise ConfigError(msg)
     try:
@@ -162,7 +162,7 @@ def _legacy_entry(
     except (binascii.Error, ValueError) as error:
         msg = f"Illegal secret, must be a valid base64 string (at '{where}.secret')"
         raise ConfigError(msg) from error
-    if not _NON_SPACE.match(subject):
+    if not _NON_SPACE.fullmatch(subject):
         msg = f"Illegal subject, must be a set of non-space characters (at '{where}.subject')"
         raise ConfigError(msg)
     return _LegacyEntry(
@@ -173,7 +173,7 @@ def _legacy_entry(
 def _jwks_entry(entry: ConfigService, where: str) -> _JwksEntry:
     options = entry.get_config("options")
     url = options.get_string("url")
-    if not _NON_SPACE.match(url) or not re.match(r"^https?://", url):
+    if not _NON_SPACE.fullmatch(url) or not re.match(r"^https?://", url):
         msg = (
             f"Illegal JWKS URL, must be a set of non-space characters starting with "
             f"http:// or https:// (at '{where}.options.url')"

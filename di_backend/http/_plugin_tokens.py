@@ -34,7 +34,8 @@ __all__ = ["PLUGIN_TOKEN_TYPE", "PluginTokenHandler", "VerifiedPluginToken"]
 PLUGIN_TOKEN_TYPE = "vnd.backstage.plugin"
 """The ``typ`` header that marks a plugin-to-plugin token."""
 
-_SUBJECT = re.compile(r"^[a-z0-9_-]+$", re.IGNORECASE)  # Backstage's ALLOWED_PLUGIN_ID_PATTERN
+# Backstage's ALLOWED_PLUGIN_ID_PATTERN /^[a-z0-9_-]+$/i, ASCII only, used with fullmatch.
+_SUBJECT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _now() -> datetime:
@@ -190,7 +191,7 @@ class PluginTokenHandler:
         aud = claims.get("aud")
         if not sub:
             raise _fail("missing subject")
-        if not isinstance(sub, str) or not _SUBJECT.match(sub):
+        if not isinstance(sub, str) or not _SUBJECT.fullmatch(sub):
             raise _fail(
                 f"forbidden subject format: {sub!r} is not a plugin id (letters, digits, "
                 "'-' and '_')"

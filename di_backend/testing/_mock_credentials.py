@@ -70,7 +70,7 @@ MOCK_SERVICE_TOKEN_PREFIX: Final = "mock-service-token:"
 MOCK_INVALID_SERVICE_TOKEN: Final = "mock-invalid-service-token"
 """A service token the mock auth service rejects (``Service token is invalid``)."""
 
-_USER_ENTITY_REF = re.compile(r"^.+:.+/.+$")
+_USER_ENTITY_REF = re.compile(r".+:.+/.+")  # with fullmatch: no trailing newline
 
 
 class InvalidUserEntityRefError(DiBackendError, TypeError):
@@ -85,7 +85,7 @@ def validate_user_entity_ref(ref: str) -> str:
             expected <kind>:<namespace>/<name>``.
     """
     checked: object = ref  # callers without a type checker may pass anything
-    if not isinstance(checked, str) or not _USER_ENTITY_REF.match(checked):
+    if not isinstance(checked, str) or not _USER_ENTITY_REF.fullmatch(checked):
         msg = f"Invalid user entity reference '{ref}', expected <kind>:<namespace>/<name>"
         raise InvalidUserEntityRefError(msg)
     return ref

@@ -284,7 +284,10 @@ def test_has_and_keys(reader: ConfigReader) -> None:
     assert reader.get_config("backend.listen").keys() == ["port", "host"]
 
 
-@pytest.mark.parametrize("key", ["", "a..b", ".a", "a.", "1abc", "a b", "a__b", "a-"])
+@pytest.mark.parametrize(
+    "key",
+    ["", "a..b", ".a", "a.", "1abc", "a b", "a__b", "a-", "a\n", "a.b\n", "\u212ab", "\u017f"],
+)
 def test_invalid_keys(reader: ConfigReader, key: str) -> None:
     """Keys with empty or malformed parts are rejected with the key named."""
     with pytest.raises(ConfigError, match=re.escape(f"Invalid config key '{key}'")):

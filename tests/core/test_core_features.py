@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from core_support import module, noop, plugin
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from di_backend import (
     Backend,
@@ -118,6 +121,38 @@ class TestIds:
             plugin_id="Not valid!", module_id="m", register=lambda env: None
         )
         assert created.plugin_id == "Not valid!"
+
+    @pytest.mark.parametrize(
+        "plugin_id",
+        ["catalog\n", "\u017fecret", "\u212aelvin", "\u0131d", "\u0130d", "a-\u017f"],
+        ids=["trailing-newline", "long-s", "kelvin-sign", "dotless-i", "dotted-i", "long-s-part"],
+    )
+    def test_ids_python_regexes_would_accept_are_refused_as_in_javascript(
+        self, plugin_id: str
+    ) -> None:
+        """A trailing newline or a non-ASCII letter that folds to a-z is no valid id."""
+        with pytest.raises(InvalidIdError, match="Invalid pluginId"):
+            create_backend_plugin(plugin_id=plugin_id, register=lambda env: None)
+        with pytest.raises(InvalidIdError, match="Invalid moduleId"):
+            create_backend_module(plugin_id="todo", module_id=plugin_id, register=lambda env: None)
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet="aZk09-_ .\n\u017f\u212a\u0131\u00e4", max_size=8) | st.text())
+    def test_id_check_agrees_with_backstages_javascript_patterns(self, value: str) -> None:
+        """An id is valid, warned or refused exactly as Backstage's two /i patterns decide."""
+        part = "[A-Za-z0-9]+"
+        new_style = re.fullmatch(f"[A-Za-z][A-Za-z0-9]*(?:-{part})*", value)
+        old_style = re.fullmatch(f"[A-Za-z][A-Za-z0-9]*(?:[-_]{part})*", value)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                create_backend_plugin(plugin_id=value, register=lambda env: None)
+            except InvalidIdError:
+                outcome = "refused"
+            else:
+                outcome = "warned" if caught else "valid"
+        expected = "valid" if new_style else "warned" if old_style else "refused"
+        assert outcome == expected
 
     def test_invalid_id_error_is_a_value_error(self) -> None:
         """``InvalidIdError`` can be caught as ``ValueError``."""

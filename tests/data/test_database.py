@@ -148,6 +148,10 @@ async def test_sqlite_directory_gives_each_plugin_a_file(tmp_path: Any) -> None:
             'Invalid schemaPrefix "1bad". Schema prefix must start with a letter',
         ),
         (
+            {"client": "pg", "pluginDivisionMode": "schema", "schemaPrefix": "ok\n"},
+            'Invalid schemaPrefix "ok\n". Schema prefix must start with a letter',
+        ),
+        (
             {"client": "pg", "pluginDivisionMode": "schema", "schemaPrefix": "p" * 60},
             'PostgreSQL schema name "' + "p" * 60 + 'todo" exceeds the 63-byte limit.',
         ),

@@ -356,6 +356,10 @@ class TestExternalAccess:
                 "Illegal subject, must be a set of non-space characters",
             ),
             (
+                {"type": "static", "options": {"token": "long-enough\n", "subject": "s"}},
+                "Illegal token, must be a set of non-space characters",
+            ),
+            (
                 {
                     "type": "static",
                     "options": {"token": "long-enough", "subject": "s"},
@@ -382,6 +386,7 @@ class TestExternalAccess:
             "short",
             "spaces",
             "subject",
+            "trailing-newline",
             "restriction-key",
             "restriction-twice",
         ],

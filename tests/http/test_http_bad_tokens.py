@@ -107,6 +107,8 @@ CASES: dict[str, tuple[Callable[[MiniBackend], str], str]] = {
     "another-audience": (lambda b: _signed(b, _claims(aud="other")), "meant for plugin 'other'"),
     "prefixed-subject": (lambda b: _signed(b, _claims(sub="plugin:ping")), "forbidden subject"),
     "spaced-subject": (lambda b: _signed(b, _claims(sub="a b")), "forbidden subject format"),
+    "newline-subject": (lambda b: _signed(b, _claims(sub="ping\n")), "forbidden subject format"),
+    "kelvin-subject": (lambda b: _signed(b, _claims(sub="\u212a")), "forbidden subject format"),
     "no-subject": (lambda b: _signed(b, _claims(sub=None)), "missing subject"),
     "no-iat": (lambda b: _signed(b, _claims(iat=None)), "the claim 'iat' is missing"),
     "obo-that-does-not-verify": (_bad_obo, "Invalid user token in plugin token obo claim"),

@@ -47,7 +47,9 @@ class TestCredentials:
         jane = "user:default/jane"
         assert mock_credentials.limited_user(jane).principal == BackstageUserPrincipal(jane)
 
-    @pytest.mark.parametrize("ref", ["jane", "user:jane", "default/jane", ""])
+    @pytest.mark.parametrize(
+        "ref", ["jane", "user:jane", "default/jane", "", "user:default/jane\n"]
+    )
     def test_malformed_user_ref_is_rejected(self, ref: str) -> None:
         """A user ref that is not ``<kind>:<namespace>/<name>`` raises Backstage's message."""
         message = f"Invalid user entity reference '{ref}', expected <kind>:<namespace>/<name>"
