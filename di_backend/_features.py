@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar, cast
 
 from di_backend._ids import validate_module_id, validate_plugin_id
@@ -46,14 +45,27 @@ class BackendFeature:
     __slots__ = ()
 
 
-@dataclass(slots=True)
 class Registration:
-    """What one plugin or module registered (internal)."""
+    """What one plugin or module registered (internal; a plain slotted class)."""
 
-    plugin_id: str
-    module_id: str | None
-    extension_points: list[tuple[ExtensionPoint[object], object]]
-    init: CallSpec
+    __slots__ = ("extension_points", "init", "module_id", "plugin_id")
+
+    def __init__(
+        self,
+        plugin_id: str,
+        module_id: str | None,
+        extension_points: list[tuple[ExtensionPoint[object], object]],
+        init: CallSpec,
+    ) -> None:
+        """Hold the ids, the extension points registered and the init."""
+        self.plugin_id = plugin_id
+        self.module_id = module_id
+        self.extension_points = extension_points
+        self.init = init
+
+    def __repr__(self) -> str:
+        """Name the registration and its init."""
+        return f"Registration({self.describe()}, init={self.init.description})"
 
     def describe(self) -> str:
         """Name the registration as Backstage's messages do."""

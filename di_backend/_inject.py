@@ -16,7 +16,6 @@ import functools
 import inspect
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final, TypeVar, cast, overload
 
 from di_backend._refs import AnyRef, ExtensionPoint, MultitonServiceRef, ServiceRef, _BaseServiceRef
@@ -31,11 +30,44 @@ _CO_VARKEYWORDS: Final = inspect.CO_VARKEYWORDS
 _NO_DEFAULT: Final = object()
 
 
-@dataclass(frozen=True, slots=True)
 class Injected:
-    """The run-time value of ``inject(ref)``: a marker holding the ref."""
+    """The run-time value of ``inject(ref)``: a marker holding the ref (read-only).
 
+    Hand-written rather than a frozen dataclass (same equality, hash and repr): one is
+    made per ``inject(...)`` default, and a dataclass costs its class creation on
+    import and twice the time per instance.
+    """
+
+    __slots__ = ("ref",)
     ref: AnyRef
+
+    def __init__(self, ref: AnyRef) -> None:
+        """Hold ``ref``."""
+        object.__setattr__(self, "ref", ref)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Refuse: a marker never changes."""
+        msg = f"cannot assign to field {name!r}"
+        raise AttributeError(msg)
+
+    def __delattr__(self, name: str) -> None:
+        """Refuse: a marker never changes."""
+        msg = f"cannot delete field {name!r}"
+        raise AttributeError(msg)
+
+    def __eq__(self, other: object) -> bool:
+        """Markers of the same ref are equal."""
+        if type(other) is not Injected:
+            return NotImplemented
+        return bool(self.ref == other.ref)
+
+    def __hash__(self) -> int:
+        """Hash of the ref, as a frozen dataclass would."""
+        return hash((self.ref,))
+
+    def __repr__(self) -> str:
+        """``Injected(ref=...)``."""
+        return f"Injected(ref={self.ref!r})"
 
 
 @overload
@@ -68,17 +100,39 @@ def inject(ref: ServiceRef[T] | MultitonServiceRef[T] | ExtensionPoint[T]) -> T 
     return cast("T", Injected(ref))
 
 
-@dataclass(frozen=True, slots=True)
 class Dependency:
-    """One declared dependency: the parameter name and the ref it receives."""
+    """One declared dependency: the parameter name and the ref it receives.
 
-    name: str
-    ref: AnyRef
+    Treated as read-only. A plain slotted class rather than a dataclass: thousands
+    are made per start (equality, hash and repr are a dataclass's).
+    """
+
+    __slots__ = ("name", "ref")
+
+    def __init__(self, name: str, ref: AnyRef) -> None:
+        """Hold the parameter ``name`` and its ``ref``."""
+        self.name = name
+        self.ref = ref
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when both the name and the ref are."""
+        if type(other) is not Dependency:
+            return NotImplemented
+        return self.name == other.name and bool(self.ref == other.ref)
+
+    def __hash__(self) -> int:
+        """Hash of ``(name, ref)``."""
+        return hash((self.name, self.ref))
+
+    def __repr__(self) -> str:
+        """``Dependency(name=..., ref=...)``."""
+        return f"Dependency(name={self.name!r}, ref={self.ref!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class CallSpec:
-    """A function the container calls, with its dependencies read once.
+    """A function the container calls, with its dependencies read once (read-only).
+
+    A plain slotted class rather than a dataclass: one is made per init and factory.
 
     Attributes:
         func: the function.
@@ -87,10 +141,40 @@ class CallSpec:
         description: ``module.qualname`` for messages.
     """
 
-    func: Callable[..., object]
-    deps: tuple[Dependency, ...]
-    has_context: bool
-    description: str
+    __slots__ = ("deps", "description", "func", "has_context")
+
+    def __init__(
+        self,
+        func: Callable[..., object],
+        deps: tuple[Dependency, ...],
+        has_context: bool,
+        description: str,
+    ) -> None:
+        """Hold the function, its dependencies, the root-context flag and the description."""
+        self.func = func
+        self.deps = deps
+        self.has_context = has_context
+        self.description = description
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.func, self.deps, self.has_context, self.description)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is."""
+        if type(other) is not CallSpec:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        """Hash of the fields."""
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        """``CallSpec(func=..., deps=..., has_context=..., description=...)``."""
+        return (
+            f"CallSpec(func={self.func!r}, deps={self.deps!r}, "
+            f"has_context={self.has_context!r}, description={self.description!r})"
+        )
 
 
 def describe_callable(func: object) -> str:

@@ -209,3 +209,44 @@ class TestParameterErrors:
             match=re.escape("The service factory for 'inject.number' must be a function"),
         ):
             create_service_factory(number_ref, not_callable)
+
+
+class TestMarkersKeepDataclassSemantics:
+    """The hand-written marker classes behave as the frozen dataclasses they replaced."""
+
+    def test_injected_equality_hash_repr_and_immutability(self) -> None:
+        """Markers of one ref are equal with one hash, print their ref and refuse changes."""
+        from di_backend._inject import Injected
+
+        marker: Any = inject(number_ref)
+        assert type(marker) is Injected
+        assert marker == Injected(number_ref)
+        assert marker != Injected(core_services.logger)
+        assert hash(marker) == hash(Injected(number_ref))
+        assert repr(marker) == f"Injected(ref={number_ref!r})"
+        with pytest.raises(AttributeError, match="cannot assign to field 'ref'"):
+            marker.ref = core_services.logger
+        with pytest.raises(AttributeError, match="cannot delete field 'ref'"):
+            del marker.ref
+        assert marker.__eq__(number_ref) is NotImplemented
+
+    def test_call_spec_and_dependency_compare_by_fields(self) -> None:
+        """Two reads of one function give equal specs whose dependencies print their fields."""
+        from di_backend._inject import CallSpec, Dependency, read_dependencies
+
+        async def init(number: int = inject(number_ref)) -> None:
+            del number
+
+        first = read_dependencies(init, what="init")
+        second = read_dependencies(init, what="init")
+        assert first == second
+        assert hash(first) == hash(second)
+        assert first.deps == (Dependency("number", number_ref),)
+        assert repr(first.deps[0]) == f"Dependency(name='number', ref={number_ref!r})"
+        assert repr(first) == (
+            f"CallSpec(func={init!r}, deps={first.deps!r}, has_context=False, "
+            f"description={first.description!r})"
+        )
+        other = CallSpec(init, (), False, first.description)
+        assert other != first
+        assert Dependency("number", core_services.logger) != first.deps[0]
