@@ -42,3 +42,5 @@ bench: install
 	$(BIN)/python bench/test_backend.py
 	$(BIN)/python bench/http_serving.py
 	$(BIN)/python bench/data_services.py
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -q di_backend
+	cd /tmp && $(CURDIR)/$(BIN)/python $(CURDIR)/bench/imports.py

@@ -109,13 +109,24 @@ class Binding:
         # and, for a per-plugin cell, the plugin id last (passed when a plugin calls
         # its template). Positional injection costs half of keyword injection.
         # (factories cannot depend on extension points; create_service_factory checks)
-        deps = [(d.name, d.ref) for d in spec.deps if not isinstance(d.ref, ExtensionPoint)]
-        root = [(name, ref) for name, ref in deps if ref.scope is Scope.ROOT]
-        plugin = [(name, ref) for name, ref in deps if ref.scope is not Scope.ROOT]
-        self.root_deps: tuple[AnyServiceRef, ...] = tuple(ref for _, ref in root)
-        self.plugin_deps: tuple[AnyServiceRef, ...] = tuple(ref for _, ref in plugin)
-        self.names = tuple(name for name, _ in (*root, *plugin))
-        self.multiton = tuple(ref.multiton for _, ref in (*root, *plugin))
+        root: list[AnyServiceRef] = []
+        plugin: list[AnyServiceRef] = []
+        root_names: list[str] = []
+        plugin_names: list[str] = []
+        for dep in spec.deps:
+            ref = dep.ref
+            if isinstance(ref, ExtensionPoint):
+                continue
+            if ref.scope is Scope.ROOT:
+                root.append(ref)
+                root_names.append(dep.name)
+            else:
+                plugin.append(ref)
+                plugin_names.append(dep.name)
+        self.root_deps: tuple[AnyServiceRef, ...] = tuple(root)
+        self.plugin_deps: tuple[AnyServiceRef, ...] = tuple(plugin)
+        self.names = (*root_names, *plugin_names)
+        self.multiton = tuple(ref.multiton for ref in (*root, *plugin))
         self.per_plugin = not context and self.scope is Scope.PLUGIN
 
     def wrap_error(self, error: Exception, plugin_id: str | None) -> Exception:

@@ -127,12 +127,17 @@ class ServiceRegistry:
     # -- looking up ------------------------------------------------------------
 
     def _provided(self, service_id: str, multiton: bool) -> list[AnyFactory]:
-        added = self._added.get(service_id, [])
-        loaded = [f for f, _ in self._loaded.get(service_id, [])]
-        defaults = self._defaults.get(service_id, [])
+        added = self._added.get(service_id)
         if multiton:  # Backstage's order: the defaults, then added, then from loaders
-            return [*defaults, *added, *loaded]
-        return (added or loaded or defaults)[-1:]
+            loaded = [f for f, _ in self._loaded.get(service_id, [])]
+            return [*self._defaults.get(service_id, []), *(added or []), *loaded]
+        # A singleton: the last added, else the last from loaders, else the last default.
+        if added:
+            return added[-1:]
+        from_loaders = self._loaded.get(service_id)
+        if from_loaders:
+            return [from_loaders[-1][0]]
+        return self._defaults.get(service_id, [])[-1:]
 
     def _default_factory_of(self, ref: AnyServiceRef) -> AnyFactory | None:
         loader: Callable[[AnyServiceRef], object] | None = ref.default_factory
