@@ -33,7 +33,7 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         initialization: ``"always"`` or ``"lazy"``.
     """
 
-    __slots__ = ("_call", "_context", "_service", "initialization")
+    __slots__ = ("_call", "_context", "_deps", "_service", "initialization")
 
     def __init__(
         self,
@@ -46,6 +46,14 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         self._call = call
         self._context = context
         self.initialization: Initialization = initialization
+        refs: dict[str, AnyServiceRef] = {}
+        for spec in (context, call):
+            if spec is not None:
+                for dep in spec.deps:
+                    if not isinstance(dep.ref, ExtensionPoint):
+                        refs.setdefault(dep.ref.id, dep.ref)
+        # read on every wiring check and graph build: worked out once
+        self._deps: tuple[AnyServiceRef, ...] = tuple(refs.values())
 
     @property
     def service(self) -> ServiceRef[T_co] | MultitonServiceRef[T_co]:
@@ -55,13 +63,7 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
     @property
     def deps(self) -> tuple[ServiceRef[object] | MultitonServiceRef[object], ...]:
         """The refs the factory and its root context depend on (no duplicates)."""
-        refs: dict[str, AnyServiceRef] = {}
-        for spec in (self._context, self._call):
-            if spec is not None:
-                for dep in spec.deps:
-                    if not isinstance(dep.ref, ExtensionPoint):
-                        refs.setdefault(dep.ref.id, dep.ref)
-        return tuple(refs.values())
+        return self._deps
 
     def __repr__(self) -> str:
         return f"ServiceFactory({self.service}, {self._call.description})"

@@ -15,12 +15,12 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from di_backend.errors import CircularDependencyError
 
-__all__ = ["DependencyGraph"]
+__all__ = ["DependencyGraph", "is_acyclic"]
 
 V = TypeVar("V")
 R = TypeVar("R")
@@ -29,6 +29,34 @@ _CIRCULAR_MESSAGE = "Circular dependency detected"
 _MAX_REPORTED_CYCLES = 10  # cycles attached to a CircularDependencyError
 _Node = tuple[V, Iterable[str], Iterable[str]]  # (value, consumes, provides)
 _Adjacency = Mapping[int, Sequence[int]] | Sequence[Sequence[int]]
+
+
+def is_acyclic(consumes: Mapping[str, Collection[str]]) -> bool:
+    """Whether the graph of ids, each consuming the ids it maps to, has no cycle.
+
+    Ids nobody maps are ignored, as :class:`DependencyGraph` ignores consumed ids that
+    no node provides. A quick yes or no (Kahn's algorithm): when it says no, build a
+    :class:`DependencyGraph` to name the cycles.
+    """
+    waiting: dict[str, int] = {}
+    consumers: dict[str, list[str]] = {}
+    for node, deps in consumes.items():
+        known = 0
+        for dep in deps:
+            if dep in consumes:
+                known += 1
+                consumers.setdefault(dep, []).append(node)
+        waiting[node] = known
+    ready = [node for node, count in waiting.items() if count == 0]
+    done = 0
+    while ready:
+        node = ready.pop()
+        done += 1
+        for consumer in consumers.get(node, ()):
+            waiting[consumer] -= 1
+            if waiting[consumer] == 0:
+                ready.append(consumer)
+    return done == len(consumes)
 
 
 def _strongly_connected(adjacency: _Adjacency, roots: Iterable[int]) -> list[list[int]]:

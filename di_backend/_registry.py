@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from di_backend._factories import ServiceFactory
-from di_backend._graph import DependencyGraph
-from di_backend._refs import AnyServiceRef, Scope
+from di_backend._graph import DependencyGraph, is_acyclic
+from di_backend._inject import Dependency
+from di_backend._refs import AnyServiceRef, Scope, _BaseServiceRef
 from di_backend.errors import (
     BackendStateError,
     CircularDependencyError,
@@ -225,6 +226,12 @@ class ServiceRegistry:
         """Raise :class:`CircularDependencyError` listing every cycle among the factories."""
         if self._acyclic:
             return  # nothing was added since the last check
+        consumes: dict[str, set[str]] = {}
+        for factory in self.all_factories():
+            consumes.setdefault(factory.service.id, set()).update(d.id for d in factory.deps)
+        if is_acyclic(consumes):  # the usual answer, found without naming any cycle
+            self._acyclic = True
+            return
         graph = DependencyGraph.from_iterable(
             (f.service.id, [d.id for d in f.deps], [f.service.id]) for f in self.all_factories()
         )
@@ -275,6 +282,22 @@ class ServiceRegistry:
                 for d in factory.deps
             )
         return self._complete
+
+    def all_installed(self, deps: Iterable[Dependency]) -> bool:
+        """Whether nothing can be missing for ``deps``: a shortcut of :meth:`missing_for`.
+
+        True when every dependency is a service ref with an installed factory and every
+        installed factory's dependencies are installed too; then ``missing_for`` finds
+        nothing and no ref is unavailable. Anything else (an extension point, a ref
+        served only by a default factory loader) answers ``False``: ask the long way.
+        """
+        if not self._installed_deps_complete():
+            return False
+        for dep in deps:
+            ref = dep.ref
+            if not isinstance(ref, _BaseServiceRef) or not self._provided(ref.id, ref.multiton):
+                return False
+        return True
 
     def missing_for(self, refs: Sequence[AnyServiceRef], plugin_id: str) -> list[str]:
         """Messages for every factory that ``refs`` need whose dependencies are missing.

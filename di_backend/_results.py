@@ -137,7 +137,8 @@ class ResultCollector:
         self._logger = logger
         self._begin_at = datetime.now(UTC)
         self._plugins: dict[str, _PluginEntry] = {}
-        self._order: list[str] = []
+        # plugins in completion order: a dict, so a membership check is not a scan
+        self._order: dict[str, None] = {}
         self._failed = False
 
     @property
@@ -155,8 +156,7 @@ class ResultCollector:
         """Record that a plugin finished (or failed with ``error``)."""
         entry = self._entry(plugin_id)
         entry.result_at = datetime.now(UTC)
-        if plugin_id not in self._order:
-            self._order.append(plugin_id)
+        self._order.setdefault(plugin_id)
         if error is None:
             return
         allowed = self._policy(plugin_id, None)
@@ -199,14 +199,15 @@ class ResultCollector:
     def finalize(self) -> BackendStartupResult:
         """Settle the result; plugins in completion order."""
         now = datetime.now(UTC)
+        entries = self._plugins
         plugins = tuple(
             PluginStartupResult(
                 plugin_id,
-                self._plugins[plugin_id].result_at or now,
-                self._plugins[plugin_id].failure,
-                tuple(self._plugins[plugin_id].modules),
+                entries[plugin_id].result_at or now,
+                entries[plugin_id].failure,
+                tuple(entries[plugin_id].modules),
             )
-            for plugin_id in [*self._order, *(p for p in self._plugins if p not in self._order)]
+            for plugin_id in {**self._order, **dict.fromkeys(entries)}
         )
         outcome: Literal["success", "failure"] = "failure" if self._failed else "success"
         return BackendStartupResult(self._begin_at, now, outcome, plugins)

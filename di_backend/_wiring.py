@@ -174,6 +174,8 @@ def _check_registration(
     extension_points: dict[str, tuple[str, object]],
 ) -> BaseException | None:
     """The first wiring problem of one plugin or module init, or ``None``."""
+    if registry.all_installed(registration.init.deps):
+        return None  # the common case: every dependency an installed service
     missing = _missing_refs(registration, registry, extension_points)
     if missing:
         msg = (

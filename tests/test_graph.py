@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from di_backend._graph import DependencyGraph
+from di_backend._graph import DependencyGraph, is_acyclic
 from di_backend.errors import CircularDependencyError
 
 # A spec maps each node to the nodes it depends on, separated by spaces; every node
@@ -583,3 +583,26 @@ def test_every_reported_cycle_is_real_and_unique(graph_: tuple[int, Edges]) -> N
     assert g.detect_circular_dependency() == cycles[0]
     with pytest.raises(CircularDependencyError):
         g.topological_order()
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(min_value=1, max_value=7).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.frozensets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=14),
+        )
+    )
+)
+def test_is_acyclic_agrees_with_the_cycle_search(graph_: tuple[int, Edges]) -> None:
+    """The quick acyclicity check answers as ``detect_circular_dependency`` does."""
+    n, edges = graph_
+    consumes = {f"p{i}": {f"p{p}" for c, p in edges if c == i} | {"unprovided"} for i in range(n)}
+    assert is_acyclic(consumes) == (build(n, edges).detect_circular_dependency() is None)
+
+
+def test_is_acyclic_sees_a_self_loop_and_ignores_unknown_ids() -> None:
+    """A node consuming itself is a cycle; consuming an id nobody maps is not."""
+    assert not is_acyclic({"a": ["a"]})
+    assert is_acyclic({"a": ["b", "nobody"], "b": []})
+    assert not is_acyclic({"a": ["b"], "b": ["c"], "c": ["a"], "d": []})

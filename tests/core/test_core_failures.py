@@ -523,3 +523,21 @@ async def test_a_failing_root_context_is_reported_as_the_root_context() -> None:
     )
     assert "broken_context' threw an error, RuntimeError: no connection" in message
     assert "factory function" not in message
+
+
+def test_collector_lists_finished_plugins_first_then_those_with_only_module_results() -> None:
+    """Results list each plugin once: finished ones in completion order, then the rest."""
+    from di_backend._results import ResultCollector
+    from di_backend.testing import mock_services
+
+    collector = ResultCollector(lambda plugin_id, module_id: False, mock_services.logger.mock())
+    collector.module_result("only-modules", "m")
+    collector.plugin_result("second")
+    collector.plugin_result("first")
+    collector.plugin_result("second")  # a repeated result keeps its first place
+    collector.module_result("first", "late")
+    result = collector.finalize()
+    assert [p.plugin_id for p in result.plugins] == ["second", "first", "only-modules"]
+    assert [m.module_id for m in result.plugins[1].modules] == ["late"]
+    assert [m.module_id for m in result.plugins[2].modules] == ["m"]
+    assert result.plugins[2].result_at == result.result_at

@@ -1,0 +1,96 @@
+"""The wiring check's shortcut ``all_installed`` never hides a problem the long check finds."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from di_backend import (
+    ExtensionPoint,
+    ServiceFactory,
+    ServiceRef,
+    create_extension_point,
+    create_service_factory,
+    create_service_ref,
+    inject,
+)
+from di_backend._inject import Dependency
+from di_backend._registry import ServiceRegistry
+
+
+async def _none() -> object:
+    return object()
+
+
+async def _one(a: object) -> object:
+    return a
+
+
+async def _two(a: object, b: object) -> object:
+    return (a, b)
+
+
+async def _three(a: object, b: object, c: object) -> object:
+    return (a, b, c)
+
+
+_BY_ARITY: list[Callable[..., object]] = [_none, _one, _two, _three]
+
+
+def _factory(ref: ServiceRef[object], deps: list[ServiceRef[object]]) -> ServiceFactory[object]:
+    template = _BY_ARITY[len(deps)]
+    assert isinstance(template, types.FunctionType)
+    func = types.FunctionType(
+        template.__code__,
+        template.__globals__,
+        template.__name__,
+        tuple(inject(dep) for dep in deps),
+    )
+    return create_service_factory(ref, func)
+
+
+_REFS: list[ServiceRef[object]] = [
+    create_service_ref(id=f"shortcut.s{index}", scope="root" if index % 2 else "plugin")
+    for index in range(8)
+]
+
+# For each of the 8 refs: installed or not, and up to three dependencies among all refs.
+_LAYOUT = st.lists(
+    st.tuples(st.booleans(), st.lists(st.integers(0, 7), max_size=3, unique=True)),
+    min_size=8,
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LAYOUT, st.lists(st.integers(0, 7), max_size=5))
+def test_all_installed_implies_nothing_missing(
+    layout: list[tuple[bool, list[int]]], asked: list[int]
+) -> None:
+    """When the shortcut says every ref is installed, the long check finds nothing missing."""
+    # a root service (odd index) may depend only on root services
+    factories = [
+        _factory(_REFS[index], [_REFS[d] for d in deps if d != index and (d % 2 or not index % 2)])
+        for index, (installed, deps) in enumerate(layout)
+        if installed
+    ]
+    registry = ServiceRegistry(factories)
+    refs = [_REFS[index] for index in asked]
+    if registry.all_installed([Dependency("a", ref) for ref in refs]):
+        assert all(registry.is_available(ref) for ref in refs)
+        assert registry.missing_for(refs, "todo") == []
+    everything_installed = all(installed for installed, _ in layout)
+    if everything_installed:
+        assert registry.all_installed([Dependency("a", ref) for ref in refs])  # the shortcut
+
+
+def test_an_extension_point_or_an_uninstalled_ref_takes_the_long_way() -> None:
+    """Anything but an installed service ref answers ``False``, so the full check runs."""
+    registry = ServiceRegistry([_factory(_REFS[0], [])])
+    assert registry.all_installed([Dependency("a", _REFS[0])])
+    assert not registry.all_installed([Dependency("a", _REFS[0]), Dependency("b", _REFS[1])])
+    point: ExtensionPoint[object] = create_extension_point(id="shortcut.ep")
+    assert not registry.all_installed([Dependency("a", point)])
