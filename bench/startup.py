@@ -315,10 +315,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions")
     parser.add_argument("--w2", action="store_true", help="only the W2 comparison")
+    parser.add_argument(
+        "--sizes", help="comma-separated N of S(N), e.g. 1000,10000 (default 10,100,1000)"
+    )
     args = parser.parse_args()
     sizes = [10, 100] if args.quick else [10, 100, 1000]
+    if args.sizes:
+        sizes = [int(size) for size in args.sizes.split(",")]
     if not args.w2:
-        start_up(sizes, 3 if args.quick else 7)
+        start_up(sizes, 3 if args.quick or max(sizes) > 1000 else 7)
     w2_reps = 10 if args.quick else 40
     times = w2_paired(w2_reps)
     print(
