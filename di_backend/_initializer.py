@@ -20,7 +20,6 @@ from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend._features import BackendFeature, Registration
 from di_backend._gc_pause import fewer_collections
-from di_backend._inject import CallSpec
 from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
 from di_backend._registry import ServiceRegistry
 from di_backend._results import BackendStartupResult, ResultCollector, boot_failure_policy
@@ -36,6 +35,7 @@ from di_backend.errors import (
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from di_backend._graph import DependencyGraph
     from di_backend.services import (
         ConfigService,
         InstalledModule,
@@ -231,62 +231,61 @@ class BackendInitializer:
         await cast("RootLifecycleController", root_lifecycle).startup()
         return result
 
-    async def _init_deps(self, spec: CallSpec, plugin_id: str) -> dict[str, object]:
+    async def _call_init(self, registration: Registration) -> None:
+        """Resolve the init's dependencies, call it and await what it returns."""
         plan = self._plan
         assert plan is not None
         container = self.registry.container
+        plugin_id = registration.plugin_id
         kwargs: dict[str, object] = {}
-        for dep in spec.deps:
+        for dep in registration.init.deps:
             if isinstance(dep.ref, ExtensionPoint):
                 kwargs[dep.name] = plan.extension_points[dep.ref.id][1]
             else:
                 kwargs[dep.name] = await container.get(dep.ref, plugin_id)
-        return kwargs
-
-    async def _call_init(self, registration: Registration) -> None:
-        kwargs = await self._init_deps(registration.init, registration.plugin_id)
         result = registration.init.func(**kwargs)
         if inspect.isawaitable(result):
             await result
 
+    async def _start_modules(
+        self, order: DependencyGraph[Registration], collector: ResultCollector
+    ) -> None:
+        async def init_module(module: Registration) -> None:
+            assert module.module_id is not None
+            try:
+                await self._call_init(module)
+            except Exception as err:
+                collector.module_result(module.plugin_id, module.module_id, err)
+            else:
+                collector.module_result(module.plugin_id, module.module_id)
+
+        await order.parallel_topological_traversal(init_module)
+
     async def _start_plugin(self, plan: PluginPlan, collector: ResultCollector) -> None:
-        with plugin_scope(plan.plugin_id):
-            await self._start_plugin_in_scope(plan, collector)
-
-    async def _start_plugin_in_scope(self, plan: PluginPlan, collector: ResultCollector) -> None:
-        plugin_id = plan.plugin_id
-        for module_id, error in plan.module_failures.items():
-            collector.module_result(plugin_id, module_id, error)
-        if plan.plugin_failure is not None:
-            collector.plugin_result(plugin_id, plan.plugin_failure)
-            return
-        assert plan.plugin is not None
-        try:
-            for ref in self._eager_plugin_services:
-                await self._get(ref, plugin_id)
-
-            async def init_module(module: Registration) -> None:
-                assert module.module_id is not None
-                try:
-                    await self._call_init(module)
-                except Exception as err:
-                    collector.module_result(plugin_id, module.module_id, err)
-                else:
-                    collector.module_result(plugin_id, module.module_id)
-
-            if plan.module_order is not None:
-                await plan.module_order.parallel_topological_traversal(init_module)
-            await self._call_init(plan.plugin)
-        except Exception as err:
-            collector.plugin_result(plugin_id, err)
-            return
-        collector.plugin_result(plugin_id)
-        lifecycle = self.registry.container.peek(core_services.lifecycle, plugin_id)
-        if lifecycle is not None:
-            if not _is_controller(lifecycle):
-                msg = "Unexpected plugin lifecycle service implementation"
-                raise TypeError(msg)
-            await cast("PluginLifecycleController", lifecycle).startup()
+        with plugin_scope(plan.plugin_id):  # tasks the plugin creates are its own
+            plugin_id = plan.plugin_id
+            for module_id, error in plan.module_failures.items():
+                collector.module_result(plugin_id, module_id, error)
+            if plan.plugin_failure is not None:
+                collector.plugin_result(plugin_id, plan.plugin_failure)
+                return
+            assert plan.plugin is not None
+            try:
+                for ref in self._eager_plugin_services:
+                    await self._get(ref, plugin_id)
+                if plan.module_order is not None:
+                    await self._start_modules(plan.module_order, collector)
+                await self._call_init(plan.plugin)
+            except Exception as err:
+                collector.plugin_result(plugin_id, err)
+                return
+            collector.plugin_result(plugin_id)
+            lifecycle = self.registry.container.peek(core_services.lifecycle, plugin_id)
+            if lifecycle is not None:
+                if not _is_controller(lifecycle):
+                    msg = "Unexpected plugin lifecycle service implementation"
+                    raise TypeError(msg)
+                await cast("PluginLifecycleController", lifecycle).startup()
 
     # -- stop ------------------------------------------------------------------
 

@@ -221,6 +221,31 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     return params
 
 
+def _plain_spec(func: object) -> CallSpec | None:
+    """The spec of a plain function whose every parameter is ``inject(...)``, else ``None``.
+
+    The shortcut of :func:`read_dependencies` for the usual init or factory: a
+    ``def`` without ``*args``/``**kwargs`` or a root context. Anything else, including
+    every function that breaks a rule, goes the long way, which names the problem.
+    """
+    if type(func) is not types.FunctionType:
+        return None
+    code = func.__code__
+    argcount = code.co_argcount
+    defaults = func.__defaults__ or ()
+    if code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS) or len(defaults) != argcount:
+        return None
+    names = code.co_varnames[: argcount + code.co_kwonlyargcount]
+    kwdefaults = func.__kwdefaults__ or {}
+    deps: list[Dependency] = []
+    for index, name in enumerate(names):
+        default = defaults[index] if index < argcount else kwdefaults.get(name)
+        if type(default) is not Injected:
+            return None
+        deps.append(Dependency(name, default.ref))
+    return CallSpec(func, tuple(deps), False, describe_callable(func))
+
+
 def read_dependencies(func: object, *, what: str, context: bool = False) -> CallSpec:
     """Read the ``inject(...)`` parameters of ``func``.
 
@@ -236,6 +261,15 @@ def read_dependencies(func: object, *, what: str, context: bool = False) -> Call
         InvalidDependencyError: ``func`` is not callable, takes ``*args``/``**kwargs``,
             or has a parameter without an ``inject(...)`` default.
     """
+    if not context:
+        spec = _plain_spec(func)
+        if spec is not None:
+            return spec
+    return _read_parameters(func, what=what, context=context)
+
+
+def _read_parameters(func: object, *, what: str, context: bool) -> CallSpec:
+    """The long way of :func:`read_dependencies`, for any callable, with every message."""
     if not callable(func):
         msg = f"The {what} must be a function, got {func!r}"
         raise InvalidDependencyError(msg)

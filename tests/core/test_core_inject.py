@@ -250,3 +250,60 @@ class TestMarkersKeepDataclassSemantics:
         other = CallSpec(init, (), False, first.description)
         assert other != first
         assert Dependency("number", core_services.logger) != first.deps[0]
+
+
+def _positional(a: int = inject(number_ref), b: object = inject(core_services.logger)) -> None:
+    del a, b
+
+
+def _keyword_only(*, a: int = inject(number_ref)) -> None:
+    del a
+
+
+def _mixed(a: int = inject(number_ref), *, b: object = inject(core_services.logger)) -> None:
+    del a, b
+
+
+def _no_parameters() -> None:
+    pass
+
+
+def _missing_default(a: int, b: int = inject(number_ref)) -> None:
+    del a, b
+
+
+def _plain_default(a: int = 3) -> None:
+    del a
+
+
+def _collects(*args: object) -> None:
+    del args
+
+
+class TestPlainFunctionShortcut:
+    """The shortcut for plain functions gives what the long way gives, or steps aside."""
+
+    @pytest.mark.parametrize(
+        "func",
+        [_positional, _keyword_only, _mixed, _no_parameters],
+        ids=["positional", "keyword-only", "mixed", "none"],
+    )
+    def test_shortcut_equals_the_long_way(self, func: Callable[..., None]) -> None:
+        """For a function of inject(...) parameters both paths give an equal spec."""
+        from di_backend._inject import _plain_spec, _read_parameters, read_dependencies
+
+        shortcut = _plain_spec(func)
+        assert shortcut is not None
+        assert shortcut == _read_parameters(func, what="init", context=False)
+        assert shortcut == read_dependencies(func, what="init")
+
+    @pytest.mark.parametrize(
+        "func",
+        [_missing_default, _plain_default, _collects, functools.partial(_positional), len],
+        ids=["missing-default", "plain-default", "varargs", "partial", "builtin"],
+    )
+    def test_shortcut_steps_aside_for_anything_else(self, func: Callable[..., object]) -> None:
+        """Functions the shortcut cannot read go the long way, which names the problem."""
+        from di_backend._inject import _plain_spec
+
+        assert _plain_spec(func) is None
