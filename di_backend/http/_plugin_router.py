@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Match, Router
+from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from di_backend.http._auth_policies import CredentialsBarrier
@@ -61,6 +61,35 @@ def _unsafe_path(relative: str) -> str | None:
 
 
 _ROUTED = (Starlette, Router)
+
+
+_ROUTER_APP = Router.app
+
+
+def _plain_router(app: ASGIApp) -> Router | None:
+    """``app`` if it is a ``Router`` as Starlette makes it: no subclass, no middleware."""
+    if (
+        isinstance(app, Router)
+        and type(app) is Router
+        and getattr(app.middleware_stack, "__func__", None) is _ROUTER_APP
+    ):
+        return app
+    return None
+
+
+def _match_once(router: Router, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+    """The route ``router`` would hand ``scope`` to, as its own ``app`` picks it.
+
+    The first full match, else the first partial one (which answers 405), else ``None``.
+    """
+    partial: tuple[BaseRoute, Scope] | None = None
+    for route in router.routes:
+        match, child_scope = route.matches(scope)
+        if match is Match.FULL:
+            return route, child_scope
+        if match is Match.PARTIAL and partial is None:
+            partial = (route, child_scope)
+    return partial
 
 
 def _handles(app: ASGIApp, scope: Scope) -> bool:
@@ -174,6 +203,18 @@ class DefaultHttpRouter:
         apps = self._apps
         last = len(apps) - 1
         for index, app in enumerate(apps):
+            router = _plain_router(app)
+            if router is not None:
+                matched = _match_once(router, scope)
+                if matched is None:
+                    continue
+                # What Router.app does with its match, without matching a second time.
+                route, child_scope = matched
+                scope.setdefault("router", router)
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
             # The last app takes the request when it answers unknown paths itself in
             # di_backend's shape (a prepared FastAPI app): no second route matching.
             if (index == last and app in self._own_404) or _handles(app, scope):
