@@ -43,4 +43,4 @@ bench: install
 	$(BIN)/python bench/http_serving.py
 	$(BIN)/python bench/data_services.py
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -q di_backend
-	cd /tmp && $(CURDIR)/$(BIN)/python $(CURDIR)/bench/imports.py
+	cd /tmp && $(abspath $(BIN))/python $(CURDIR)/bench/imports.py
