@@ -12,12 +12,15 @@ the load (measured in ``docs/performance.md``):
   multiton), built once per backend and wired to the root providers and the
   root-context singleton. Building a ``Singleton`` costs about 7 µs and
   copying one per plugin far more, so plugins share these templates.
-* one ``DynamicContainer`` per plugin (:class:`_PluginContainer`), holding
+* per plugin, a dict of providers by ref id (:data:`PluginProviders`), holding
   ``core.pluginMetadata`` as an ``Object`` and, for each plugin-scoped ref that
   plugin uses, the :class:`ServiceCell` the template made for it (a ``List`` of
   them for a multiton). A cell is itself a provider that provides itself.
   Root dependencies reach a plugin only through the root providers, so root
-  instances are shared by every plugin.
+  instances are shared by every plugin. A plain dict, not a ``DynamicContainer``:
+  nothing wires, traverses or resets a plugin's providers through a container
+  (overrides go to the providers themselves), and a ``DynamicContainer`` per
+  plugin cost about 2 µs and nine tracked objects at every plugin's start.
 
 Providers return :class:`ServiceCell` objects; a cell runs its factory once.
 Overrides are ``provider.override(Object(value))``: on the root provider, on
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
@@ -94,17 +97,18 @@ class _PluginMetadata:
     private to the package.
     """
 
-    __slots__ = ("_plugin_id", "_resolve_service")
+    __slots__ = ("_container", "_plugin_id")
 
-    def __init__(
-        self, plugin_id: str, resolve: Callable[[AnyServiceRef], Awaitable[object]]
-    ) -> None:
+    def __init__(self, plugin_id: str, container: ServiceContainer) -> None:
         self._plugin_id = plugin_id
-        self._resolve_service = resolve
+        self._container = container
 
     def get_id(self) -> str:
         """Return the plugin id."""
         return self._plugin_id
+
+    async def _resolve_service(self, ref: AnyServiceRef) -> object:
+        return await self._container.get(ref, self._plugin_id)
 
     def __repr__(self) -> str:
         return f"PluginMetadata({self._plugin_id!r})"
@@ -142,34 +146,8 @@ class ServiceCell(CellBase, providers.Provider[object]):
         return self
 
 
-class _PluginContainer(containers.DynamicContainer):
-    """The ``DynamicContainer`` of one plugin, built without per-attribute checks.
-
-    ``DynamicContainer.__init__`` routes its nine attributes through its own
-    ``__setattr__`` (about 5.5 µs); this sets the same attributes directly
-    (about 1.8 µs). :meth:`put` has the effect of ``set_provider`` for the
-    providers this module puts there (never ``Self``, never a child
-    container), without its type checks. ``tests/core/test_core_container_layout.py``
-    pins both against dependency-injector's own methods.
-    """
-
-    def __init__(self) -> None:
-        vars(self).update(
-            provider_type=providers.Provider,
-            providers={},
-            overridden=(),
-            parent=None,
-            declarative_parent=None,
-            wiring_config=containers.WiringConfiguration(),
-            wired_to_modules=[],
-            wired_to_packages=[],
-            __self__=providers.Self(self),
-        )
-
-    def put(self, name: str, provider: providers.Provider[T]) -> None:
-        """Add ``provider`` under ``name``, as ``set_provider`` would."""
-        self.providers[name] = provider
-        vars(self)[name] = provider
+PluginProviders: TypeAlias = "dict[str, Provider]"
+"""One plugin's providers by ref id (a plain dict: see the module docstring)."""
 
 
 class ServiceContainer:
@@ -197,7 +175,7 @@ class ServiceContainer:
         self._template_lists: dict[str, list[Provider]] = {}
         # the plugin-scoped dependencies each template receives at call time
         self._plugin_deps: dict[Provider, tuple[AnyServiceRef, ...]] = {}
-        self._plugins: dict[str, _PluginContainer] = {}
+        self._plugins: dict[str, PluginProviders] = {}
         self._overrides: dict[tuple[str, str | None], object] = {}
         self._overridden: list[Provider] = []
         self.teardowns = Teardowns()
@@ -265,18 +243,15 @@ class ServiceContainer:
         self._template_lists[ref.id] = templates
         return templates
 
-    def _plugin_container(self, plugin_id: str) -> _PluginContainer:
-        container = _PluginContainer()
-
-        async def resolve(ref: AnyServiceRef) -> object:
-            return await self.get(ref, plugin_id)
-
-        container.put(PLUGIN_METADATA_ID, providers.Object(_PluginMetadata(plugin_id, resolve)))
+    def _plugin_container(self, plugin_id: str) -> PluginProviders:
+        container: PluginProviders = {
+            PLUGIN_METADATA_ID: providers.Object(_PluginMetadata(plugin_id, self))
+        }
         self._plugins[plugin_id] = container
         return container
 
     def _plugin_provider(
-        self, ref: AnyServiceRef, plugin_id: str, container: _PluginContainer
+        self, ref: AnyServiceRef, plugin_id: str, container: PluginProviders
     ) -> Provider:
         made: list[Provider] = []
         for template in self._template_lists.get(ref._id) or self._templates_of(ref):
@@ -293,20 +268,18 @@ class ServiceContainer:
         provider = self._list(made) if ref.multiton else made[0]
         if self._overrides:
             self._apply_override((ref._id, plugin_id), provider)
-        container.put(ref._id, provider)
+        container[ref._id] = provider
         return provider
 
     # -- resolving ------------------------------------------------------------
 
     def _provide_in_plugin(
-        self, ref: AnyServiceRef, plugin_id: str, container: _PluginContainer
+        self, ref: AnyServiceRef, plugin_id: str, container: PluginProviders
     ) -> object:
         if ref._scope is Scope.ROOT:
             provider = self._root.providers.get(ref._id) or self._root_provider(ref)
         else:
-            provider = container.providers.get(ref._id) or self._plugin_provider(
-                ref, plugin_id, container
-            )
+            provider = container.get(ref._id) or self._plugin_provider(ref, plugin_id, container)
         if type(provider) is ServiceCell and not self._overrides:
             return provider  # a cell provides itself unless overridden: skip the call
         return provider()
@@ -325,9 +298,7 @@ class ServiceContainer:
             provided = self.provide(ref, plugin_id)
         else:  # the hot path, inlined: a plugin-scoped ref in a plugin
             container = self._plugins.get(plugin_id) or self._plugin_container(plugin_id)
-            provider = container.providers.get(ref._id) or self._plugin_provider(
-                ref, plugin_id, container
-            )
+            provider = container.get(ref._id) or self._plugin_provider(ref, plugin_id, container)
             provided = (
                 provider if type(provider) is ServiceCell and not self._overrides else provider()
             )
@@ -344,7 +315,7 @@ class ServiceContainer:
             provider = self._root.providers.get(ref.id)
         else:
             container = self._plugins.get(plugin_id or "")
-            provider = None if container is None else container.providers.get(ref.id)
+            provider = None if container is None else container.get(ref.id)
         if provider is None:
             return None
         provided = provider()

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 from core_support import plugin
-from dependency_injector import containers
+from dependency_injector import containers, providers
 
 from di_backend import (
     Backend,
@@ -18,7 +18,7 @@ from di_backend import (
     create_service_ref,
     inject,
 )
-from di_backend._container import ServiceContainer
+from di_backend._container import ServiceContainer, _PluginMetadata
 from di_backend.services import PluginMetadataService
 
 MakeBackend = Callable[..., Backend]
@@ -55,10 +55,8 @@ def recording(calls: list[str], value: str) -> Callable[[], str]:
 
 
 class TestContainers:
-    async def test_each_plugin_has_its_own_dynamic_container(
-        self, make_backend: MakeBackend
-    ) -> None:
-        """Each plugin resolving services gets a dependency-injector DynamicContainer of its own."""
+    async def test_each_plugin_has_its_own_providers(self, make_backend: MakeBackend) -> None:
+        """Each plugin resolving services gets a providers dict of its own, with what it used."""
         ref: ServiceRef[str] = create_service_ref(id="c.svc")
         seen: dict[str, str] = {}
 
@@ -73,10 +71,10 @@ class TestContainers:
         await backend.start()
         container = container_of(backend)
         assert {"a", "b"} <= set(container._plugins)
-        assert all(isinstance(c, containers.DynamicContainer) for c in container._plugins.values())
+        assert all(type(c) is dict for c in container._plugins.values())
         assert container._plugins["a"] is not container._plugins["b"]
-        assert "c.svc" in container._plugins["a"].providers
-        assert "c.svc" not in container._plugins["b"].providers
+        assert providers.is_provider(container._plugins["a"]["c.svc"])
+        assert "c.svc" not in container._plugins["b"]
 
     async def test_root_services_live_in_the_root_container(
         self, make_backend: MakeBackend
@@ -99,8 +97,10 @@ class TestContainers:
         backend = make_backend(plugin("a", init), plugin("b", init))
         await backend.start()
         plugins = container_of(backend)._plugins
-        assert plugins["a"].providers["core.pluginMetadata"]().get_id() == "a"
-        assert plugins["b"].providers["core.pluginMetadata"]().get_id() == "b"
+        for plugin_id in ("a", "b"):
+            metadata = plugins[plugin_id]["core.pluginMetadata"]()
+            assert isinstance(metadata, _PluginMetadata)
+            assert metadata.get_id() == plugin_id
 
 
 class TestOverrides:

@@ -18,7 +18,7 @@ from di_backend import (
     inject,
 )
 from di_backend._cells import Binding, Teardowns
-from di_backend._container import ServiceCell, _PluginContainer
+from di_backend._container import ServiceCell
 
 
 def traversed(container: containers.DynamicContainer, *kinds: type[object]) -> list[object]:
@@ -32,41 +32,6 @@ def make_cell() -> ServiceCell:
     ref: ServiceRef[str] = create_service_ref(id="layout.svc", scope="root")
     binding = Binding(create_service_factory(ref, lambda: "made"), Teardowns(), context=False)
     return ServiceCell(binding, None)
-
-
-class TestPluginContainer:
-    def test_has_the_attributes_of_a_dynamic_container(self) -> None:
-        """A plugin container starts with the attributes and types of DynamicContainer()."""
-        ours, theirs = vars(_PluginContainer()), vars(containers.DynamicContainer())
-        assert sorted(ours) == sorted(theirs)
-        assert {name: type(value) for name, value in ours.items()} == {
-            name: type(value) for name, value in theirs.items()
-        }
-        assert isinstance(_PluginContainer(), containers.DynamicContainer)
-
-    def test_self_provider_returns_the_container(self) -> None:
-        """The container's Self provider is bound to the container itself."""
-        container = _PluginContainer()
-        assert vars(container)["__self__"]() is container
-
-    def test_put_is_set_provider(self) -> None:
-        """put() leaves the providers dict and the attribute as set_provider() does."""
-        ours, theirs = _PluginContainer(), containers.DynamicContainer()
-        provider = providers.Object("value")
-        ours.put("a.b", provider)
-        theirs.set_provider("a.b", provider)
-        assert ours.providers == theirs.providers == {"a.b": provider}
-        assert getattr(ours, "a.b") is getattr(theirs, "a.b") is provider
-
-    def test_put_providers_are_traversed_and_reset(self) -> None:
-        """dependency-injector's traversal and reset_singletons see what put() added."""
-        container = _PluginContainer()
-        singleton = providers.Singleton(object)
-        container.put("s", singleton)
-        first = singleton()
-        assert traversed(container, providers.Singleton) == [singleton]
-        container.reset_singletons()
-        assert singleton() is not first
 
 
 class TestServiceCell:
@@ -96,13 +61,13 @@ class TestServiceCell:
     def test_lives_in_a_container_like_any_provider(self) -> None:
         """A container traverses cells it holds as providers."""
         cell = make_cell()
-        container = _PluginContainer()
-        container.put("layout.svc", cell)
+        container = containers.DynamicContainer()
+        container.set_provider("layout.svc", cell)
         assert traversed(container) == [cell]
 
 
 async def test_a_plugin_container_holds_the_cell_of_each_plugin_service() -> None:
-    """A plugin's container holds, per plugin-scoped ref, the cell of the value the plugin got."""
+    """A plugin's providers dict holds, per plugin-scoped ref, the cell of the value it got."""
     ref: ServiceRef[list[str]] = create_service_ref(id="layout.plugin")
     received: list[object] = []
 
@@ -118,7 +83,7 @@ async def test_a_plugin_container_holds_the_cell_of_each_plugin_service() -> Non
     backend.add(create_backend_plugin(plugin_id="a", register=register))
     await backend.start()
     try:
-        provider = backend._initializer.registry.container._plugins["a"].providers[ref.id]
+        provider = backend._initializer.registry.container._plugins["a"][ref.id]
         assert type(provider) is ServiceCell
         assert provider() is provider
         assert provider.value is received[0]
