@@ -146,7 +146,10 @@ class ServiceCell(CellBase, providers.Provider[object]):
         return self
 
 
+# a template's recipe unpacks into ServiceCell's arguments: (binding, ctx, *root cells)
+_make_cell = cast("Callable[..., ServiceCell]", ServiceCell)
 PluginProviders: TypeAlias = "dict[str, Provider]"
+_Recipe: TypeAlias = "tuple[tuple[AnyServiceRef, ...], tuple[object, ...] | None]"
 """One plugin's providers by ref id (a plain dict: see the module docstring)."""
 
 
@@ -158,8 +161,8 @@ class ServiceContainer:
         "_lookup",
         "_overridden",
         "_overrides",
-        "_plugin_deps",
         "_plugins",
+        "_recipes",
         "_root",
         "_template_lists",
         "_templates",
@@ -173,8 +176,9 @@ class ServiceContainer:
         self._contexts = containers.DynamicContainer()
         self._templates = containers.DynamicContainer()
         self._template_lists: dict[str, list[Provider]] = {}
-        # the plugin-scoped dependencies each template receives at call time
-        self._plugin_deps: dict[Provider, tuple[AnyServiceRef, ...]] = {}
+        # per template: the plugin-scoped dependencies it receives at call time, and the
+        # arguments before them when the cell can be built without calling it
+        self._recipes: dict[Provider, _Recipe] = {}
         self._plugins: dict[str, PluginProviders] = {}
         self._overrides: dict[tuple[str, str | None], object] = {}
         self._overridden: list[Provider] = []
@@ -209,7 +213,11 @@ class ServiceContainer:
             return ServiceCell(binding, None, *[root() for root in roots])
         ctx = self._context_provider(factory) if factory._context is not None else None
         template: Provider = providers.Factory(ServiceCell, binding, ctx, *roots)
-        self._plugin_deps[template] = binding.plugin_deps
+        cells = (ctx is None or type(ctx) is ServiceCell) and all(
+            type(root) is ServiceCell for root in roots
+        )
+        direct = (binding, ctx, *roots) if cells else None
+        self._recipes[template] = (binding.plugin_deps, direct)
         return template
 
     def _context_provider(self, factory: ServiceFactory[object]) -> Provider:
@@ -253,16 +261,23 @@ class ServiceContainer:
     def _plugin_provider(
         self, ref: AnyServiceRef, plugin_id: str, container: PluginProviders
     ) -> Provider:
+        templates = self._template_lists.get(ref._id) or self._templates_of(ref)
+        if not self._overrides and not ref.multiton:
+            deps, direct = self._recipes[templates[0]]
+            if direct is not None:
+                # What the template's call would make, without the call (1.2 -> 0.5 µs): its
+                # injections are cells, which provide themselves while nothing is overridden.
+                args = [self._provide_in_plugin(d, plugin_id, container) for d in deps]
+                made_cell = container[ref._id] = _make_cell(*direct, *args, plugin_id)
+                return made_cell
         made: list[Provider] = []
-        for template in self._template_lists.get(ref._id) or self._templates_of(ref):
-            deps = self._plugin_deps[template]
-            cell = (
-                template(
-                    *[self._provide_in_plugin(d, plugin_id, container) for d in deps], plugin_id
-                )
-                if deps
-                else template(plugin_id)
-            )
+        for template in templates:
+            deps, direct = self._recipes[template]
+            args = [self._provide_in_plugin(d, plugin_id, container) for d in deps]
+            if direct is not None and not self._overrides:
+                made.append(_make_cell(*direct, *args, plugin_id))
+                continue
+            cell = template(*args, plugin_id)
             # a cell, or an override's value when the template is overridden
             made.append(cell if type(cell) is ServiceCell else providers.Object(cell))
         provider = self._list(made) if ref.multiton else made[0]
@@ -346,5 +361,5 @@ class ServiceContainer:
         self._contexts = containers.DynamicContainer()
         self._templates = containers.DynamicContainer()
         self._template_lists.clear()
-        self._plugin_deps.clear()
+        self._recipes.clear()
         self._plugins.clear()

@@ -9,7 +9,9 @@ import pytest
 from dependency_injector import containers, providers
 
 from di_backend import (
+    MultitonServiceRef,
     PluginRegistrationPoints,
+    ServiceFactory,
     ServiceRef,
     create_backend_plugin,
     create_service_factory,
@@ -19,6 +21,7 @@ from di_backend import (
 )
 from di_backend._cells import Binding, Teardowns
 from di_backend._container import ServiceCell
+from di_backend._registry import ServiceRegistry
 
 
 def traversed(container: containers.DynamicContainer, *kinds: type[object]) -> list[object]:
@@ -106,3 +109,75 @@ async def test_concurrent_first_calls_share_one_run(calls: int) -> None:
     values = await asyncio.gather(*(cell.get() for _ in range(calls)))
     assert runs == [1]
     assert all(value is values[0] for value in values)
+
+
+def _shortcut_factories(kind: str) -> tuple[list[ServiceFactory[object]], ServiceRef[str]]:
+    """A plugin service over a root service, another plugin service and (by kind) more."""
+    root: ServiceRef[str] = create_service_ref(id="shortcut.root", scope="root")
+    many: MultitonServiceRef[str] = create_service_ref(
+        id="shortcut.many", scope="root", multiton=True
+    )
+    first: ServiceRef[str] = create_service_ref(id="shortcut.first")
+    second: ServiceRef[str] = create_service_ref(id="shortcut.second")
+
+    def make_second(r: str = inject(root), f: str = inject(first)) -> str:
+        return f"{r}+{f}"
+
+    def with_context(ctx: str, r: str = inject(root), f: str = inject(first)) -> str:
+        return f"{ctx}:{r}+{f}"
+
+    def with_many(
+        r: str = inject(root), f: str = inject(first), m: list[str] = inject(many)
+    ) -> str:
+        return f"{r}+{f}+{','.join(m)}"
+
+    factories: list[ServiceFactory[object]] = [
+        create_service_factory(root, lambda: "root"),
+        create_service_factory(many, lambda: "m1"),
+        create_service_factory(first, lambda: "first"),
+    ]
+    if kind == "roots":
+        factories.append(create_service_factory(second, make_second))
+    elif kind == "context":
+        factories.append(
+            create_service_factory(second, with_context, create_root_context=lambda: "ctx")
+        )
+    else:
+        factories.append(create_service_factory(second, with_many))
+    return factories, second
+
+
+@pytest.mark.parametrize("kind", ["roots", "context", "multiton root"])
+async def test_a_plugin_cell_is_made_as_its_template_would_make_it(kind: str) -> None:
+    """Without overrides a plugin's cell gets what its template's call would give it."""
+    factories, second = _shortcut_factories(kind)
+    container = ServiceRegistry(factories).container
+    cell = container.provide(second, "a")
+    assert type(cell) is ServiceCell
+    template = container._template_lists[second.id][0]
+    # a multiton root is a List provider, not a cell: that template is always called
+    assert (container._recipes[template][1] is None) == (kind == "multiton root")
+    first_cell = container._plugins["a"]["shortcut.first"]
+    from_template = template(first_cell, "a")
+    assert type(from_template) is ServiceCell
+    assert cell is not from_template
+    assert (cell._binding, cell._ctx, cell._deps, cell._plugin_id) == (
+        from_template._binding,
+        from_template._ctx,
+        from_template._deps,
+        from_template._plugin_id,
+    )
+    expected = {"roots": "root+first", "context": "ctx:root+first"}.get(kind, "root+first+m1")
+    assert await container.get(second, "a") == expected == await from_template.get()
+
+
+async def test_an_override_makes_plugin_cells_through_their_templates() -> None:
+    """With an override registered a plugin's cell comes from its template and sees the fake."""
+    factories, second = _shortcut_factories("roots")
+    container = ServiceRegistry(factories).container
+    container.override(create_service_ref(id="shortcut.root", scope="root"), "fake")
+    try:
+        assert await container.get(second, "a") == "fake+first"
+    finally:
+        container.reset_overrides()
+    assert await container.get(second, "b") == "root+first"
