@@ -319,6 +319,13 @@ class ServiceContainer:
             )
         if type(provided) is ServiceCell:
             return provided._value if provided._state == DONE else await provided.get()
+        return await self.value_of(provided, ref)
+
+    @staticmethod
+    async def value_of(provided: object, ref: AnyServiceRef) -> object:
+        """The instance of ``ref`` from what :meth:`provide` returned for it."""
+        if isinstance(provided, CellBase):
+            return await resolve_value(provided)
         if type(provided) in (list, tuple) and ref.multiton:
             # dependency-injector's List provider returns a tuple when it has no items
             return [await resolve_value(item) for item in cast("list[object]", provided)]

@@ -16,6 +16,7 @@ import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
+from di_backend._cells import CellBase
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend._features import BackendFeature, Registration
@@ -239,10 +240,16 @@ class BackendInitializer:
         plugin_id = registration.plugin_id
         kwargs: dict[str, object] = {}
         for dep in registration.init.deps:
-            if isinstance(dep.ref, ExtensionPoint):
-                kwargs[dep.name] = plan.extension_points[dep.ref.id][1]
+            ref = dep.ref
+            if isinstance(ref, ExtensionPoint):
+                kwargs[dep.name] = plan.extension_points[ref.id][1]
+                continue
+            # container.get without its coroutine when the provider gives a cell (the usual case)
+            provided = container.provide(ref, plugin_id)
+            if isinstance(provided, CellBase):
+                kwargs[dep.name] = provided._value if provided.done else await provided.get()
             else:
-                kwargs[dep.name] = await container.get(dep.ref, plugin_id)
+                kwargs[dep.name] = await container.value_of(provided, ref)
         result = registration.init.func(**kwargs)
         if inspect.isawaitable(result):
             await result

@@ -141,20 +141,31 @@ class CallSpec:
         description: ``module.qualname`` for messages.
     """
 
-    __slots__ = ("deps", "description", "func", "has_context")
+    __slots__ = ("_description", "deps", "func", "has_context")
 
     def __init__(
         self,
         func: Callable[..., object],
         deps: tuple[Dependency, ...],
         has_context: bool,
-        description: str,
+        description: str | None = None,
     ) -> None:
-        """Hold the function, its dependencies, the root-context flag and the description."""
+        """Hold the function, its dependencies, the root-context flag and the description.
+
+        Without a ``description`` it is worked out from ``func`` when first asked for
+        (most specs are never described: only messages and reprs need it).
+        """
         self.func = func
         self.deps = deps
         self.has_context = has_context
-        self.description = description
+        self._description = description
+
+    @property
+    def description(self) -> str:
+        """``module.qualname`` of the function, for messages."""
+        if self._description is None:
+            self._description = describe_callable(self.func)
+        return self._description
 
     def _fields(self) -> tuple[object, ...]:
         return (self.func, self.deps, self.has_context, self.description)
@@ -243,7 +254,7 @@ def _plain_spec(func: object) -> CallSpec | None:
         if type(default) is not Injected:
             return None
         deps.append(Dependency(name, default.ref))
-    return CallSpec(func, tuple(deps), False, describe_callable(func))
+    return CallSpec(func, tuple(deps), False)
 
 
 def read_dependencies(func: object, *, what: str, context: bool = False) -> CallSpec:

@@ -140,6 +140,14 @@ class ServiceRegistry:
             return [from_loaders[-1][0]]
         return self._defaults.get(service_id, [])[-1:]
 
+    def _has_factory(self, service_id: str) -> bool:
+        """Whether :meth:`_provided` would return anything, without building its list."""
+        return bool(
+            self._added.get(service_id)
+            or self._loaded.get(service_id)
+            or self._defaults.get(service_id)
+        )
+
     def _default_factory_of(self, ref: AnyServiceRef) -> AnyFactory | None:
         loader: Callable[[AnyServiceRef], object] | None = ref.default_factory
         if loader is None:
@@ -295,7 +303,7 @@ class ServiceRegistry:
             return False
         for dep in deps:
             ref = dep.ref
-            if not isinstance(ref, _BaseServiceRef) or not self._provided(ref.id, ref.multiton):
+            if not isinstance(ref, _BaseServiceRef) or not self._has_factory(ref._id):
                 return False
         return True
 

@@ -251,6 +251,22 @@ class TestMarkersKeepDataclassSemantics:
         assert other != first
         assert Dependency("number", core_services.logger) != first.deps[0]
 
+    def test_call_spec_description_is_worked_out_when_first_asked(self) -> None:
+        """A spec made without a description names its function as describe_callable does."""
+        from di_backend._inject import CallSpec, describe_callable, read_dependencies
+
+        def init(number: int = inject(number_ref)) -> None:
+            del number
+
+        lazy = read_dependencies(init, what="init")
+        assert lazy.description == describe_callable(init)
+        assert lazy.description.endswith(
+            "test_call_spec_description_is_worked_out_when_first_asked.<locals>.init"
+        )
+        eager = CallSpec(init, lazy.deps, False, describe_callable(init))
+        assert eager == lazy
+        assert hash(eager) == hash(lazy)
+
 
 def _positional(a: int = inject(number_ref), b: object = inject(core_services.logger)) -> None:
     del a, b
