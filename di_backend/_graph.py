@@ -252,7 +252,24 @@ class DependencyGraph(Generic[V]):
             The cycle as ``[a, b, ..., a]``, or None when the graph is acyclic.
 
         """
+        if self._acyclic():
+            return None  # a linear yes/no first: the cycle search costs several times more
         return next(self.detect_circular_dependencies(), None)
+
+    def _acyclic(self) -> bool:
+        """Whether every node can be ordered (Kahn's algorithm over the node edges)."""
+        waiting = [len(deps) for deps in self._deps]
+        ready = [i for i, count in enumerate(waiting) if count == 0]
+        dependents = self._dependents
+        done = 0
+        while ready:
+            node = ready.pop()
+            done += 1
+            for dependent in dependents[node]:
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0:
+                    ready.append(dependent)
+        return done == len(waiting)
 
     def _circular_error(self) -> CircularDependencyError:
         found = itertools.islice(self.detect_circular_dependencies(), _MAX_REPORTED_CYCLES)

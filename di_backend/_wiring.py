@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, Iterable
 from di_backend._factories import ServiceFactory
 from di_backend._features import BackendFeature, BackendModule, BackendPlugin, Registration
 from di_backend._graph import DependencyGraph
+from di_backend._inject import Dependency
 from di_backend._loaders import BackendFeatureLoader, resolve_feature
 from di_backend._refs import ExtensionPoint
 from di_backend._registry import ServiceRegistry
@@ -168,14 +169,44 @@ def _missing_refs(
     return list(dict.fromkeys(missing))  # a ref injected twice is listed once
 
 
+def _all_wired(
+    registration: Registration,
+    registry: ServiceRegistry,
+    extension_points: dict[str, tuple[str, object]],
+) -> bool:
+    """Whether the checks below would find nothing, the quick way; ``False`` means ask them.
+
+    True when every extension point the init injects is registered by its own plugin
+    and :meth:`ServiceRegistry.all_installed` holds for the services.
+    """
+    services: list[Dependency] = []
+    for dep in registration.init.deps:
+        if isinstance(dep.ref, ExtensionPoint):
+            owner = extension_points.get(dep.ref.id)
+            if owner is None or owner[0] != registration.plugin_id:
+                return False
+        else:
+            services.append(dep)
+    return registry.all_installed(services)
+
+
 def _check_registration(
     registration: Registration,
     registry: ServiceRegistry,
     extension_points: dict[str, tuple[str, object]],
 ) -> BaseException | None:
     """The first wiring problem of one plugin or module init, or ``None``."""
-    if registry.all_installed(registration.init.deps):
-        return None  # the common case: every dependency an installed service
+    if _all_wired(registration, registry, extension_points):
+        return None  # the common case: installed services and the plugin's own extension points
+    return _find_problem(registration, registry, extension_points)
+
+
+def _find_problem(
+    registration: Registration,
+    registry: ServiceRegistry,
+    extension_points: dict[str, tuple[str, object]],
+) -> BaseException | None:
+    """The long way of :func:`_check_registration`, which names every problem."""
     missing = _missing_refs(registration, registry, extension_points)
     if missing:
         msg = (

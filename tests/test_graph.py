@@ -598,7 +598,11 @@ def test_is_acyclic_agrees_with_the_cycle_search(graph_: tuple[int, Edges]) -> N
     """The quick acyclicity check answers as ``detect_circular_dependency`` does."""
     n, edges = graph_
     consumes = {f"p{i}": {f"p{p}" for c, p in edges if c == i} | {"unprovided"} for i in range(n)}
-    assert is_acyclic(consumes) == (build(n, edges).detect_circular_dependency() is None)
+    graph = build(n, edges)
+    acyclic = next(graph.detect_circular_dependencies(), None) is None
+    assert is_acyclic(consumes) == acyclic
+    assert graph._acyclic() == acyclic  # the pre-check of detect_circular_dependency
+    assert (graph.detect_circular_dependency() is None) == acyclic
 
 
 def test_is_acyclic_sees_a_self_loop_and_ignores_unknown_ids() -> None:

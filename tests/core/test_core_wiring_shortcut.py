@@ -94,3 +94,40 @@ def test_an_extension_point_or_an_uninstalled_ref_takes_the_long_way() -> None:
     assert not registry.all_installed([Dependency("a", _REFS[0]), Dependency("b", _REFS[1])])
     point: ExtensionPoint[object] = create_extension_point(id="shortcut.ep")
     assert not registry.all_installed([Dependency("a", point)])
+
+
+_POINTS: list[ExtensionPoint[object]] = [
+    create_extension_point(id=f"shortcut.ep{index}") for index in range(3)
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([None, "todo", "other"]), min_size=3, max_size=3),
+    st.lists(st.integers(0, 2), max_size=3),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.booleans(),
+)
+def test_the_module_shortcut_agrees_with_the_long_check(
+    owners: list[str | None], points: list[int], services: list[int], all_installed: bool
+) -> None:
+    """A module init's quick check says "wired" exactly when the long check finds no problem."""
+    from di_backend._features import Registration
+    from di_backend._inject import CallSpec
+    from di_backend._wiring import _all_wired, _find_problem
+
+    # services s0..s3 (s0, s2 plugin-scoped; s1, s3 root), installed unless told otherwise
+    installed = range(4) if all_installed else range(2)
+    registry = ServiceRegistry([_factory(_REFS[index], []) for index in installed])
+    extension_points: dict[str, tuple[str, object]] = {
+        point.id: (owner, object())
+        for point, owner in zip(_POINTS, owners, strict=True)
+        if owner is not None
+    }
+    deps = tuple(
+        [Dependency(f"p{i}", _POINTS[index]) for i, index in enumerate(points)]
+        + [Dependency(f"s{i}", _REFS[index]) for i, index in enumerate(services)]
+    )
+    registration = Registration("todo", "mod", [], CallSpec(_none, deps, False))
+    problem = _find_problem(registration, registry, extension_points)
+    assert _all_wired(registration, registry, extension_points) is (problem is None)
