@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar, cast
 
 from di_backend._ids import validate_module_id, validate_plugin_id
@@ -54,7 +54,7 @@ class Registration:
         self,
         plugin_id: str,
         module_id: str | None,
-        extension_points: list[tuple[ExtensionPoint[object], object]],
+        extension_points: Sequence[tuple[ExtensionPoint[object], object]],
         init: CallSpec,
     ) -> None:
         """Hold the ids, the extension points registered and the init."""
@@ -82,7 +82,8 @@ class _RegistrationPoints:
     def __init__(self, plugin_id: str, module_id: str | None) -> None:
         self._plugin_id = plugin_id
         self._module_id = module_id
-        self._extension_points: list[tuple[ExtensionPoint[object], object]] = []
+        # made at the first extension point: most registrations have none
+        self._extension_points: list[tuple[ExtensionPoint[object], object]] | None = None
         self._init: CallSpec | None = None
 
     def register_extension_point(self, ref: ExtensionPoint[T], impl: T) -> None:
@@ -102,7 +103,11 @@ class _RegistrationPoints:
             msg = f"register_extension_point expects an extension point, got {ref!r}"
             raise TypeError(msg)
         # impl was checked against ref by the signature; from here on both are opaque
-        self._extension_points.append((cast("ExtensionPoint[object]", ref), impl))
+        point = (cast("ExtensionPoint[object]", ref), impl)
+        if self._extension_points is None:
+            self._extension_points = [point]
+        else:
+            self._extension_points.append(point)
 
     def _describe(self) -> str:
         if self._module_id is None:
@@ -188,7 +193,7 @@ class BackendPlugin(BackendFeature):
         if points._init is None:
             msg = f"register_init was not called by register in {self.plugin_id}"
             raise RegistrationError(msg)
-        return Registration(self.plugin_id, None, points._extension_points, points._init)
+        return Registration(self.plugin_id, None, points._extension_points or (), points._init)
 
 
 class BackendModule(BackendFeature):
@@ -228,7 +233,9 @@ class BackendModule(BackendFeature):
                 f"module for {self.plugin_id}"
             )
             raise RegistrationError(msg)
-        return Registration(self.plugin_id, self.module_id, points._extension_points, points._init)
+        return Registration(
+            self.plugin_id, self.module_id, points._extension_points or (), points._init
+        )
 
 
 def create_backend_plugin(

@@ -280,8 +280,9 @@ class BackendInitializer:
             try:
                 for ref in self._eager_plugin_services:
                     await self._get(ref, plugin_id)
-                if plan.module_order is not None:
-                    await self._start_modules(plan.module_order, collector)
+                order, plan.module_order = plan.module_order, None  # not needed once run
+                if order is not None:
+                    await self._start_modules(order, collector)
                 await self._call_init(plan.plugin)
             except Exception as err:
                 collector.plugin_result(plugin_id, err)

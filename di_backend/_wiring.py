@@ -34,6 +34,8 @@ class PluginPlan:
 
     A plain class rather than a dataclass: thousands are made per start, and a
     dataclass costs its import time for nothing used here (no equality, no repr).
+    ``module_order`` is the graph the plugin's modules start in; the initializer
+    drops it once it has run them (``di-backend graph`` reads it from its own plan).
     """
 
     __slots__ = (

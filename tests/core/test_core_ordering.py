@@ -107,6 +107,22 @@ class TestModuleOrder:
         assert sorted(events[:2]) == ["one", "two"]
         assert events[2:] == ["plugin"]
 
+    async def test_the_module_graph_is_let_go_once_the_modules_ran(
+        self, make_backend: MakeBackend
+    ) -> None:
+        """After start a plugin's plan no longer holds the graph its modules started in."""
+        events: list[str] = []
+        backend = make_backend(
+            plugin("p", recorder(events, "plugin")),
+            module("p", "one", recorder(events, "one"), provides=[(ext_x, Registry())]),
+        )
+        await start(backend)
+        plan = backend._initializer._plan
+        assert plan is not None
+        assert [m.module_id for m in plan.plugins["p"].modules] == ["one"]
+        assert plan.plugins["p"].module_order is None
+        assert events == ["one", "plugin"]
+
     @pytest.mark.parametrize("seed", range(6), ids=[f"seed-{n}" for n in range(6)])
     async def test_provider_waits_for_every_consumer(
         self, make_backend: MakeBackend, seed: int
