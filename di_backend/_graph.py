@@ -153,22 +153,31 @@ class DependencyGraph(Generic[V]):
         values: list[V] = []
         consumed: list[tuple[str, ...]] = []
         providers: dict[str, list[int]] = {}
-        for position, (value, consumes, provides) in enumerate(nodes):
+        for value, consumes, provides in nodes:
+            position = len(values)
             values.append(value)
             consumed.append(tuple(dict.fromkeys(consumes)))
-            for provided in set(provides):
-                providers.setdefault(provided, []).append(position)
+            for provided in provides:
+                known = providers.get(provided)
+                if known is None:
+                    providers[provided] = [position]
+                elif known[-1] != position:  # an id provided twice by one node counts once
+                    known.append(position)
         # deps[i]: the nodes i depends on; dependents[j]: the nodes that depend on j.
         deps: list[list[int]] = []
         dependents: list[list[int]] = [[] for _ in values]
         for position, consumes in enumerate(consumed):
-            found = [p for c in consumes if c in providers for p in providers[c]]
-            deps.append(found if len(found) < 2 else list(dict.fromkeys(found)))
-            for dep in deps[-1]:
+            found: list[int] = []
+            for consumed_id in consumes:
+                found.extend(providers.get(consumed_id, ()))
+            if len(found) > 1:
+                found = list(dict.fromkeys(found))
+            deps.append(found)
+            for dep in found:
                 dependents[dep].append(position)
         self._values, self._consumes = values, consumed
         self._deps, self._dependents = deps, dependents
-        self._provided = frozenset(providers)
+        self._provided = providers.keys()  # a view: membership is all it is asked
 
     @classmethod
     def from_map(

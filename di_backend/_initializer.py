@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import enum
 import inspect
-from collections.abc import Sequence
+import types
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from di_backend._cells import CellBase
@@ -79,19 +80,26 @@ def _timedelta() -> type[timedelta]:
 
 
 class _InstanceMetadata:
-    """``core.rootInstanceMetadata``: the installed plugins, frozen."""
+    """``core.rootInstanceMetadata``: the installed plugins, frozen.
 
-    __slots__ = ("_plugins",)
+    Built from the registrations on the first call, not at start: most backends
+    never ask, and the objects cost about 2 µs per plugin.
+    """
 
-    def __init__(self, plugins: tuple[InstalledPlugin, ...]) -> None:
-        self._plugins = plugins
+    __slots__ = ("_plugins", "_registrations")
+
+    def __init__(self, registrations: list[Registration]) -> None:
+        self._registrations = registrations
+        self._plugins: tuple[InstalledPlugin, ...] | None = None
 
     async def get_installed_plugins(self) -> tuple[InstalledPlugin, ...]:
         """Return the installed plugins with their modules."""
+        if self._plugins is None:
+            self._plugins = _installed(self._registrations)
         return self._plugins
 
 
-def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFactory[object]:
+def _installed(registrations: list[Registration]) -> tuple[InstalledPlugin, ...]:
     from di_backend.services._metadata import InstalledModule, InstalledPlugin
 
     modules: dict[str, list[InstalledModule]] = {}
@@ -99,10 +107,13 @@ def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFact
         if r.module_id is not None:
             modules.setdefault(r.plugin_id, []).append(InstalledModule(r.module_id))
     plugins = dict.fromkeys(r.plugin_id for r in registrations if r.module_id is None)
-    installed = tuple(
+    return tuple(
         InstalledPlugin(plugin_id, tuple(modules.get(plugin_id, ()))) for plugin_id in plugins
     )
-    metadata = _InstanceMetadata(installed)
+
+
+def _instance_metadata_factory(registrations: list[Registration]) -> ServiceFactory[object]:
+    metadata = _InstanceMetadata(list(registrations))
     return create_service_factory(core_services.root_instance_metadata, lambda: metadata)
 
 
@@ -234,14 +245,14 @@ class BackendInitializer:
 
     async def _call_init(self, registration: Registration) -> None:
         """Resolve the init's dependencies, call it and await what it returns."""
-        plan = self._plan
-        assert plan is not None
         container = self.registry.container
         plugin_id = registration.plugin_id
         kwargs: dict[str, object] = {}
         for dep in registration.init.deps:
             ref = dep.ref
             if isinstance(ref, ExtensionPoint):
+                plan = self._plan
+                assert plan is not None
                 kwargs[dep.name] = plan.extension_points[ref.id][1]
                 continue
             # container.get without its coroutine when the provider gives a cell (the usual case)
@@ -251,8 +262,8 @@ class BackendInitializer:
             else:
                 kwargs[dep.name] = await container.value_of(provided, ref)
         result = registration.init.func(**kwargs)
-        if inspect.isawaitable(result):
-            await result
+        if type(result) is types.CoroutineType or inspect.isawaitable(result):
+            await cast("Awaitable[object]", result)
 
     async def _start_modules(
         self, order: DependencyGraph[Registration], collector: ResultCollector

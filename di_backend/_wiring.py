@@ -243,7 +243,9 @@ def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseExcep
         (
             module,
             [ref.id for ref, _ in module.extension_points],
-            [dep.ref.id for dep in module.init.deps],
+            # only extension point ids order modules: a service id that happens to equal
+            # one must not
+            [dep.ref.id for dep in module.init.deps if isinstance(dep.ref, ExtensionPoint)],
         )
         for module in plan.modules
         if module.module_id not in plan.module_failures

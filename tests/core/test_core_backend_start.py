@@ -159,6 +159,24 @@ class TestRootInstanceMetadata:
         listed = {p.plugin_id: sorted(m.module_id for m in p.modules) for p in plugins}
         assert listed == {"a": ["one", "two"], "b": [], "inspector": []}
 
+    async def test_every_call_returns_the_same_listing(self, make_backend: MakeBackend) -> None:
+        """The listing is built once, on the first call, and every later call returns it."""
+        seen: list[RootInstanceMetadataService] = []
+
+        def init(
+            meta: RootInstanceMetadataService = inject(core_services.root_instance_metadata),
+        ) -> None:
+            seen.append(meta)
+
+        backend = make_backend(plugin("a", noop), module("a", "one", noop), plugin("b", init))
+        await backend.start()
+        first = await seen[0].get_installed_plugins()
+        assert [(p.plugin_id, [m.module_id for m in p.modules]) for p in first] == [
+            ("a", ["one"]),
+            ("b", []),
+        ]
+        assert await seen[0].get_installed_plugins() is first
+
     async def test_excludes_orphan_modules(self, make_backend: MakeBackend) -> None:
         """Modules whose plugin is not installed are not listed."""
         plugins = await installed(make_backend(plugin("a", noop), module("absent", "m", noop)))

@@ -20,9 +20,12 @@ from di_backend import (
     BackendModule,
     ExtensionPoint,
     ModuleRegistrationPoints,
+    ServiceRef,
     core_services,
     create_backend_module,
     create_extension_point,
+    create_service_factory,
+    create_service_ref,
     inject,
 )
 from di_backend.errors import BackendStartupError, CircularDependencyError
@@ -223,6 +226,28 @@ class TestModuleOrder:
         assert failure is not None
         assert isinstance(failure.error, CircularDependencyError)
         assert events == ["q"]
+
+    async def test_a_service_sharing_an_extension_points_id_does_not_order_modules(
+        self, make_backend: MakeBackend
+    ) -> None:
+        """Only extension points order modules: a service with an equal id makes no cycle."""
+        events: list[str] = []
+        same: ServiceRef[str] = create_service_ref(id="o.x", scope="root")  # ext_x's id
+
+        async def a(ext: Registry = inject(ext_y)) -> None:
+            events.append("a")
+
+        async def b(value: str = inject(same)) -> None:
+            events.append(f"b:{value}")
+
+        backend = make_backend(
+            create_service_factory(same, lambda: "service"),
+            module("p", "a", a, [(ext_x, Registry())]),
+            module("p", "b", b, [(ext_y, Registry())]),
+            plugin("p", recorder(events, "plugin")),
+        )
+        await start(backend)
+        assert events == ["a", "b:service", "plugin"]  # b provides ext_y, so it waits for a
 
 
 class TestPluginOrder:
