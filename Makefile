@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/test_backend.py
 	$(BIN)/python bench/http_serving.py
+	$(BIN)/python bench/http_in_memory.py
 	$(BIN)/python bench/data_services.py
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -q di_backend
 	cd /tmp && $(abspath $(BIN))/python $(CURDIR)/bench/imports.py

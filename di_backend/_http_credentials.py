@@ -36,6 +36,16 @@ class CredentialsCheck:
         """Return the credentials ``request`` carries (``none`` when it carries none)."""
         raise NotImplementedError
 
+    def _known(
+        self, request: HTTPConnection, *, allow_limited_access: bool
+    ) -> BackstageCredentials[BackstagePrincipal] | None:
+        """What ``_lookup`` returns when it is already known for this request, else ``None``.
+
+        A shortcut without a coroutine (the route asking after the credentials barrier);
+        ``None`` just means: ask ``_lookup``.
+        """
+        return None
+
     @overload
     async def credentials(
         self,
@@ -77,7 +87,9 @@ class CredentialsCheck:
                 ``none`` is not allowed (401).
             NotAllowedError: ``This endpoint does not allow '<type>' credentials`` (403).
         """
-        credentials = await self._lookup(request, allow_limited_access=allow_limited_access)
+        credentials = self._known(
+            request, allow_limited_access=allow_limited_access
+        ) or await self._lookup(request, allow_limited_access=allow_limited_access)
         if allow is None or credentials.allowed_by(allow):
             return credentials
         # Only a refused request needs the HTTP error types (and the HTTP package).

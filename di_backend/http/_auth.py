@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 
 from di_backend.http._db_keys import DatabaseKeyPublisher
 from di_backend.http._errors import AuthenticationError, NotAllowedError
@@ -73,9 +72,10 @@ class DefaultAuthService:
         self._refusals_logged: dict[str, float] = {}
         # Verified tokens by their exact text (a hit cannot be forged: the key is the
         # whole signed string); only successes that expire, re-checked on a hit.
-        self._verified: OrderedDict[tuple[str, bool], BackstageCredentials[BackstagePrincipal]] = (
-            OrderedDict()
-        )
+        # (credentials, expiry as a POSIX timestamp)
+        self._verified: OrderedDict[
+            tuple[str, bool], tuple[BackstageCredentials[BackstagePrincipal], float]
+        ] = OrderedDict()
 
     async def authenticate(
         self, token: str, *, allow_limited_access: bool = False
@@ -88,19 +88,20 @@ class DefaultAuthService:
         if not token:
             msg = "Illegal token: the token is empty"
             raise AuthenticationError(msg)
-        cached = self._verified.get((token, allow_limited_access))
+        key = (token, allow_limited_access)
+        cached = self._verified.get(key)
         if cached is not None:
-            if cached.expires_at is not None and datetime.now(UTC) < cached.expires_at:
-                self._verified.move_to_end((token, allow_limited_access))
-                return cached
-            del self._verified[(token, allow_limited_access)]
+            if time.time() < cached[1]:  # the expiry as a timestamp: no datetime per request
+                self._verified.move_to_end(key)
+                return cached[0]
+            del self._verified[key]
         try:
             credentials = await self._authenticate(token, allow_limited_access)
         except (AuthenticationError, NotAllowedError) as error:
             self._log_refusal(error)
             raise
         if credentials.expires_at is not None:
-            self._verified[(token, allow_limited_access)] = credentials
+            self._verified[key] = (credentials, credentials.expires_at.timestamp())
             if len(self._verified) > _VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)
         return credentials

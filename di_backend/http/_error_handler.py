@@ -9,10 +9,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from di_backend.http._errors import error_name_for, status_code_for
 from di_backend.services import LoggerService
 
-__all__ = ["ANSWERED", "ErrorHandlerMiddleware", "error_body", "send_error"]
+__all__ = ["ANSWERED", "ERROR_LOGGER", "ErrorHandlerMiddleware", "error_body", "send_error"]
 
 ANSWERED = "di_backend.error_answered"
 """Scope key an inner app sets to the error it already answered (then re-raised)."""
+
+ERROR_LOGGER = "di_backend.error_logger"
+"""Scope key of the logger for errors raised past that point (a plugin router's).
+
+A plugin router mounted on the root router sets it instead of wrapping itself in a
+second handler: the root router's handler then logs the plugin's errors with it.
+"""
 
 
 def _request_url(scope: Scope) -> str:
@@ -90,28 +97,29 @@ class ErrorHandlerMiddleware:
         try:
             await self._app(scope, receive, tracker)
         except Exception as error:
+            logger = scope.get(ERROR_LOGGER, self._logger)
             started = tracker.started
             if started and scope.get(ANSWERED) is error:
                 # An inner app (FastAPI's ServerErrorMiddleware) sent our JSON 500 and
                 # re-raised: log it once, as any 5xx, and end here.
-                if self._logger is not None:
-                    self._logger.error(
+                if logger is not None:
+                    logger.error(
                         f"Request failed with status 500: "
                         f"{scope.get('method', '')} {_request_url(scope)}",
                         error,
                     )
                 return
             if started:
-                if self._logger is not None:
-                    self._logger.error(
+                if logger is not None:
+                    logger.error(
                         f"Request failed after the response started: "
                         f"{scope.get('method', '')} {_request_url(scope)}",
                         error,
                     )
                 raise
             status = status_code_for(error)
-            if status >= 500 and self._logger is not None:
-                self._logger.error(
+            if status >= 500 and logger is not None:
+                logger.error(
                     f"Request failed with status {status}: "
                     f"{scope.get('method', '')} {_request_url(scope)}",
                     error,

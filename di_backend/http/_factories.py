@@ -94,7 +94,11 @@ async def _root_http_router(
         health=health, health_headers=read_health_headers(config), logger=router_logger
     )
     server = HttpServer(
-        router, listen, shutdown_timeout=shutdown_timeout, logger=router_logger, limits=limits
+        router.asgi_entry,
+        listen,
+        shutdown_timeout=shutdown_timeout,
+        logger=router_logger,
+        limits=limits,
     )
     # The server starts now, before plugins initialise (as in Backstage): readiness
     # and each plugin's lifecycle gate answer the requests that come in early.

@@ -10,6 +10,7 @@ from di_backend.services import ConfigService
 from di_backend.services._http import HealthCheckResult, RootHealthService
 
 __all__ = [
+    "HEALTH_PATHS",
     "LIVENESS_PATH",
     "READINESS_PATH",
     "DefaultRootHealthService",
@@ -22,6 +23,9 @@ LIVENESS_PATH = "/.backstage/health/v1/liveness"
 
 READINESS_PATH = "/.backstage/health/v1/readiness"
 """Where readiness is served."""
+
+HEALTH_PATHS = frozenset((LIVENESS_PATH, READINESS_PATH))
+"""The paths :class:`HealthEndpoints` answers (a quick membership test first)."""
 
 
 class DefaultRootHealthService:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from di_backend._http_credentials import CredentialsCheck
 from di_backend.http._errors import HttpError
@@ -18,25 +21,32 @@ AUTH_COOKIE = "backstage-auth"
 """The cookie that carries a limited user token."""
 
 _CACHE_KEY = "di_backend.http.credentials"
+_TOKEN_KEY = "di_backend.http.bearer"  # (raw Authorization value, its bearer token)
 
 _Cached = BackstageCredentials[BackstagePrincipal] | HttpError
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    """The first ``Authorization`` header's raw value (ASGI header names are lower case)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return cast("bytes", value)
+    return None
+
+
+def _bearer(raw: bytes) -> str | None:
+    scheme, _, token = raw.decode("latin-1").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def bearer_token(request: HTTPConnection) -> str | None:
     """Return the token of an ``Authorization: Bearer <token>`` header, if any."""
     # The first Authorization header, as ``request.headers.get`` finds it; read from the
-    # raw ASGI headers (names are lower case there) without building a Headers object.
-    raw: bytes | None = None
-    for name, value in request.scope["headers"]:
-        if name == b"authorization":
-            raw = value
-            break
-    if raw is None:
-        return None
-    scheme, _, token = raw.decode("latin-1").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
+    # raw ASGI headers without building a Headers object.
+    raw = _authorization(request.scope)
+    return None if raw is None else _bearer(raw)
 
 
 class DefaultHttpAuthService(CredentialsCheck):
@@ -52,15 +62,36 @@ class DefaultHttpAuthService(CredentialsCheck):
         """Verify tokens with the plugin's ``auth`` service."""
         self._auth = auth
 
+    def _known(
+        self, request: HTTPConnection, *, allow_limited_access: bool
+    ) -> BackstageCredentials[BackstagePrincipal] | None:
+        state: dict[str, Any] | None = request.scope.get("state")
+        if state is None:
+            return None
+        memo: tuple[bytes | None, str | None] | None = state.get(_TOKEN_KEY)
+        if memo is None or memo[1] is None or memo[0] is not _authorization(request.scope):
+            return None  # not seen yet, no bearer token, or the header changed since
+        cache: dict[tuple[str, bool], _Cached] = state[_CACHE_KEY]
+        cached = cache.get((memo[1], allow_limited_access))
+        return None if cached is None or isinstance(cached, HttpError) else cached
+
     async def _lookup(
         self, request: HTTPConnection, *, allow_limited_access: bool
     ) -> BackstageCredentials[BackstagePrincipal]:
-        token = bearer_token(request)
+        scope = request.scope
+        state = scope.setdefault("state", {})
+        raw = _authorization(scope)
+        # the barrier and the route read the same header value: parse it once
+        memo: tuple[bytes | None, str | None] | None = state.get(_TOKEN_KEY)
+        if memo is not None and memo[0] is raw:
+            token = memo[1]
+        else:
+            token = None if raw is None else _bearer(raw)
+            state[_TOKEN_KEY] = (raw, token)
         if token is None and allow_limited_access:
             token = request.cookies.get(AUTH_COOKIE) or None
         if token is None:
             return await self._auth.get_none_credentials()
-        state = request.scope.setdefault("state", {})
         cache: dict[tuple[str, bool], _Cached] = state.setdefault(_CACHE_KEY, {})
         key = (token, allow_limited_access)
         cached = cache.get(key)

@@ -31,19 +31,23 @@ class LifecycleGate:
         self._pause_timeout = pause_timeout.total_seconds()
         self._opened = asyncio.Event()
         self._shutting_down = False
+        # started and not shutting down: read by every request, so a plain attribute
+        self.is_open = False
 
     @property
     def started(self) -> bool:
         """Whether the plugin has started (and not begun shutting down)."""
-        return self._opened.is_set() and not self._shutting_down
+        return self.is_open
 
     def mark_started(self) -> None:
         """Let requests through (and release the waiting ones)."""
         self._opened.set()
+        self.is_open = not self._shutting_down
 
     def mark_shutting_down(self) -> None:
         """Refuse every request from now on (and release the waiting ones)."""
         self._shutting_down = True
+        self.is_open = False
         self._opened.set()
 
     async def wait(self) -> None:

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from di_backend.http._auth_policies import CredentialsBarrier
-from di_backend.http._error_handler import ErrorHandlerMiddleware
+from di_backend.http._error_handler import ERROR_LOGGER, ErrorHandlerMiddleware
 from di_backend.http._errors import InputError, NotFoundError
 from di_backend.http._lifecycle_gate import LifecycleGate
 from di_backend.services import LoggerService
@@ -45,12 +45,6 @@ class PluginRequestContext:
     resolve: Callable[[Any], Awaitable[object]] | None
 
 
-def _relative_path(scope: Scope) -> str:
-    path = str(scope["path"])
-    root_path = str(scope.get("root_path", ""))
-    return path[len(root_path) :] if root_path and path.startswith(root_path) else path
-
-
 def _unsafe_path(relative: str) -> str | None:
     """Why ``relative`` cannot be routed safely, or ``None`` when it can."""
     if "\\" in relative or "\x00" in relative:
@@ -64,17 +58,6 @@ _ROUTED = (Starlette, Router)
 
 
 _ROUTER_APP = Router.app
-
-
-def _plain_router(app: ASGIApp) -> Router | None:
-    """``app`` if it is a ``Router`` as Starlette makes it: no subclass, no middleware."""
-    if (
-        isinstance(app, Router)
-        and type(app) is Router
-        and getattr(app.middleware_stack, "__func__", None) is _ROUTER_APP
-    ):
-        return app
-    return None
 
 
 def _match_once(router: Router, scope: Scope) -> tuple[BaseRoute, Scope] | None:
@@ -134,6 +117,7 @@ class DefaultHttpRouter:
         self._barrier = barrier
         self._apps: list[ASGIApp] = []
         self._own_404: list[ASGIApp] = []  # apps that answer unmatched paths as we would
+        self._logger = logger
         self._app = ErrorHandlerMiddleware(self._dispatch, logger=logger)
 
     @property
@@ -169,42 +153,66 @@ class DefaultHttpRouter:
         """Serve one ASGI connection."""
         await self._app(scope, receive, send)
 
+    async def _send_jwks(self, send: Send) -> None:
+        body = json.dumps(await self._auth.list_public_service_keys()).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def mounted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request the root router hands on, inside the root router's error handler.
+
+        The same answers as :meth:`__call__`; errors are logged with this router's logger
+        (:data:`ERROR_LOGGER`) by that one handler instead of a second one here.
+        """
+        scope[ERROR_LOGGER] = self._logger
+        await self._dispatch(scope, receive, send)
+
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        # Every request passes here: the steps are inlined, since on a busy server each
+        # call costs more than in a tight loop (the code is rarely in the CPU's caches).
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
             return
-        relative = _relative_path(scope)
-        if scope["type"] == "http" and scope["method"] == "GET" and relative == JWKS_PATH:
-            body = json.dumps(await self._auth.list_public_service_keys()).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"application/json; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        relative = path[len(root_path) :] if root_path and path.startswith(root_path) else path
+        if relative == JWKS_PATH and kind == "http" and scope["method"] == "GET":
+            await self._send_jwks(send)
             return
-        unsafe = _unsafe_path(relative)
-        if unsafe is not None:
-            # Auth policies and the plugin's apps must see the same path. Nothing here
-            # resolves dot segments (an app serving files would), so such paths are refused.
-            msg = (
-                f"Refused the request path '{relative}' of plugin '{self._plugin_id}': "
-                f"{unsafe}; paths are not normalised, so that auth policies and routes "
-                "always decide on the same path"
-            )
-            raise InputError(msg)
-        await self._gate.wait()
-        await self._barrier.check(scope)
+        if "." in relative or "\\" in relative or "\x00" in relative:
+            unsafe = _unsafe_path(relative)
+            if unsafe is not None:
+                # Auth policies and the plugin's apps must see the same path. Nothing here
+                # resolves dot segments (an app serving files would), so they are refused.
+                msg = (
+                    f"Refused the request path '{relative}' of plugin '{self._plugin_id}': "
+                    f"{unsafe}; paths are not normalised, so that auth policies and routes "
+                    "always decide on the same path"
+                )
+                raise InputError(msg)
+        if not self._gate.is_open:
+            await self._gate.wait()
+        limited = self._barrier.credentials_needed(relative)
+        if limited is not None:
+            await self._barrier.require_credentials(scope, allow_limited_access=limited)
         scope[REQUEST_CONTEXT] = self._context
         apps = self._apps
         last = len(apps) - 1
         for index, app in enumerate(apps):
-            router = _plain_router(app)
-            if router is not None:
+            # a Router as Starlette makes it (no subclass, no middleware) is matched once
+            router = app if isinstance(app, Router) and type(app) is Router else None
+            if router is not None and getattr(router.middleware_stack, "__func__", None) is (
+                _ROUTER_APP
+            ):
                 matched = _match_once(router, scope)
                 if matched is None:
                     continue

@@ -10,7 +10,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from di_backend.errors import BackendStateError, ConflictError
 from di_backend.http._error_handler import ErrorHandlerMiddleware, send_error
 from di_backend.http._errors import NotFoundError, RouterError
-from di_backend.http._health import HealthEndpoints
+from di_backend.http._health import HEALTH_PATHS, HealthEndpoints
+from di_backend.http._plugin_router import DefaultHttpRouter
 from di_backend.http._server import HttpServer
 from di_backend.services import LoggerService
 from di_backend.services._http import RootHealthService
@@ -28,8 +29,9 @@ def normalize_root_path(path: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Mount:
     path: str
-    prefix: str
+    prefix: str  # lower case, without a trailing slash
     app: ASGIApp
+    below: str  # prefix + "/": the start of every path below the mount
 
 
 class DefaultRootHttpRouter:
@@ -100,25 +102,33 @@ class DefaultRootHttpRouter:
             if existing.startswith(normalized) or normalized.startswith(existing):
                 msg = f"Path {path} conflicts with the existing path {mount.path}"
                 raise ConflictError(msg)
-        self._mounts.append(_Mount(path=path, prefix=path.rstrip("/").lower(), app=app))
+        # a di_backend plugin router is entered inside this router's error handler
+        entry = app.mounted if isinstance(app, DefaultHttpRouter) else app
+        prefix = path.rstrip("/").lower()
+        self._mounts.append(_Mount(path=path, prefix=prefix, app=entry, below=prefix + "/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         await self._app(scope, receive, send)
 
+    @property
+    def asgi_entry(self) -> ASGIApp:
+        """What :meth:`__call__` calls: the server calls it directly, one call less."""
+        return self._app
+
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return
-        if self._health is not None and self._health.matches(scope):
+        path: str = scope["path"]
+        if path in HEALTH_PATHS and self._health is not None and self._health.matches(scope):
             await self._health(scope, receive, send)
             return
-        path: str = scope["path"]
         lowered = path.lower()
         for mount in self._mounts:
-            if lowered == mount.prefix or lowered.startswith(mount.prefix + "/"):
-                child = dict(scope)
-                child["root_path"] = str(scope.get("root_path", "")) + path[: len(mount.prefix)]
-                await mount.app(child, receive, send)
+            if lowered.startswith(mount.below) or lowered == mount.prefix:
+                # updated in place, as Starlette's Mount does
+                scope["root_path"] = str(scope.get("root_path", "")) + path[: len(mount.prefix)]
+                await mount.app(scope, receive, send)
                 return
         method = scope.get("method", "WEBSOCKET")
         msg = f"No route for {method} {path}: nothing is mounted at this path"

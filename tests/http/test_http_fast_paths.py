@@ -7,13 +7,15 @@ import base64
 import json
 import socket
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from http_support import (
     BackendMaker,
+    fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from di_backend.http import ListenOptions
 from di_backend.http._errors import AuthenticationError
@@ -23,6 +25,7 @@ from di_backend.http._plugin_tokens import PluginTokenHandler, VerifiedPluginTok
 from di_backend.http._server import _bind
 from di_backend.services import BackstageCredentials, BackstagePrincipal, DiscoveryService
 from di_backend.services._credentials import BackstageServicePrincipal
+from di_backend.services._http import AuthService
 
 
 class TestNoDelay:
@@ -113,7 +116,8 @@ class TestVerificationCache:
             expires_at=datetime.now(UTC) - timedelta(seconds=1),
             token=token,
         )
-        pong._verified[(token, False)] = stale
+        assert stale.expires_at is not None
+        pong._verified[(token, False)] = (stale, stale.expires_at.timestamp())
         fresh = await pong.authenticate(token)
         assert _CountingTokens.calls == 1
         assert fresh.principal.subject == "plugin:ping"
@@ -242,3 +246,101 @@ class TestNestedErrorHandlers:
                 "Request failed with status 500: GET /x"
             ]
             assert outer_log.records == []
+
+
+class _NoKeys:
+    """An auth service stand-in for routers whose JWKS endpoint is never asked."""
+
+    async def list_public_service_keys(self) -> dict[str, object]:
+        return {"keys": []}
+
+
+async def _call(app: ASGIApp, path: str) -> list[Message]:
+    """Call ``app`` with a GET of ``path`` and return what it sent."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {**_scope([]), "path": path, "raw_path": path.encode()}
+    await app(scope, receive, send)
+    return sent
+
+
+class TestMountedPluginRouter:
+    @pytest.mark.parametrize("mounted", [True, False])
+    async def test_errors_are_answered_and_logged_with_the_plugins_logger_once(
+        self, mounted: bool
+    ) -> None:
+        """Mounted or called alone, a plugin router's 500 is the same and logged once by it."""
+        from starlette.routing import Route, Router
+
+        from di_backend.http import DefaultRootHttpRouter
+        from di_backend.http._auth_policies import CredentialsBarrier
+        from di_backend.http._lifecycle_gate import LifecycleGate
+        from di_backend.http._plugin_router import DefaultHttpRouter
+        from di_backend.testing import MockLogger, mock_services
+
+        async def boom(request: object) -> None:
+            raise RuntimeError("boom")
+
+        root_log, plugin_log = MockLogger(level="error"), MockLogger(level="error")
+        gate = LifecycleGate("p")
+        gate.mark_started()
+        http_auth = mock_services.http_auth()
+        router = DefaultHttpRouter(
+            "p",
+            auth=cast("AuthService", _NoKeys()),
+            gate=gate,
+            barrier=CredentialsBarrier("p", http_auth, disabled=True),
+            logger=plugin_log,
+        )
+        router.use(Router([Route("/x", boom)]))
+        root = DefaultRootHttpRouter(logger=root_log)
+        root.use("/api/p", router)
+        if mounted:
+            sent = await _call(root.asgi_entry, "/api/p/x")
+        else:
+            sent = await _call(router, "/x")
+        assert sent[0]["status"] == 500
+        body = json.loads(sent[1]["body"])
+        assert body["error"] == {"name": "RuntimeError", "message": "boom"}
+        path = "/api/p/x" if mounted else "/x"
+        assert [e.message for e in plugin_log.records] == [
+            f"Request failed with status 500: GET {path}"
+        ]
+        assert root_log.records == []
+
+
+class TestCredentialsShortcut:
+    async def test_the_route_sees_a_header_changed_after_the_barrier(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """The route's lookup skips work only while the Authorization value is the one parsed."""
+        from starlette.requests import HTTPConnection
+
+        backend = await make_backend()
+        pong = backend.add_plugin("pong")
+        first, _ = backend.tokens.issue(source_plugin_id="ping", target_plugin_id="pong")
+        second, _ = backend.tokens.issue(source_plugin_id="pang", target_plugin_id="pong")
+        subjects: list[str] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            connection = HTTPConnection(scope)
+            before = await pong.http_auth.credentials(connection, allow=["service"])
+            scope["headers"] = [
+                (name, f"Bearer {second}".encode() if name == b"authorization" else value)
+                for name, value in scope["headers"]
+            ]
+            after = await pong.http_auth.credentials(connection, allow=["service"])
+            subjects.extend([before.principal.subject, after.principal.subject])
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        pong.router.use(app)
+        response = await fetch(backend.base_url, "/api/pong/anything", token=first)
+        assert response.status_code == 204
+        assert subjects == ["plugin:ping", "plugin:pang"]
