@@ -232,6 +232,14 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     return params
 
 
+# The dependencies last read per code object, with the defaults they were read from:
+# a function made again from the same code and defaults (one init shared by many
+# plugins, a factory helper) reuses them. Only functions without keyword-only
+# defaults (a mutable dict) are remembered; bounded, emptied when full.
+_READ: dict[types.CodeType, tuple[tuple[object, ...], tuple[Dependency, ...]]] = {}
+_READ_MAX: Final = 512
+
+
 def _plain_spec(func: object) -> CallSpec | None:
     """The spec of a plain function whose every parameter is ``inject(...)``, else ``None``.
 
@@ -242,19 +250,29 @@ def _plain_spec(func: object) -> CallSpec | None:
     if type(func) is not types.FunctionType:
         return None
     code = func.__code__
-    argcount = code.co_argcount
     defaults = func.__defaults__ or ()
+    kwdefaults = func.__kwdefaults__
+    if kwdefaults is None:
+        read = _READ.get(code)
+        if read is not None and read[0] is defaults:
+            return CallSpec(func, read[1], False)
+    argcount = code.co_argcount
     if code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS) or len(defaults) != argcount:
         return None
     names = code.co_varnames[: argcount + code.co_kwonlyargcount]
-    kwdefaults = func.__kwdefaults__ or {}
+    kw = kwdefaults or {}
     deps: list[Dependency] = []
     for index, name in enumerate(names):
-        default = defaults[index] if index < argcount else kwdefaults.get(name)
+        default = defaults[index] if index < argcount else kw.get(name)
         if type(default) is not Injected:
             return None
         deps.append(Dependency(name, default.ref))
-    return CallSpec(func, tuple(deps), False)
+    found = tuple(deps)
+    if kwdefaults is None and defaults:
+        if len(_READ) >= _READ_MAX:
+            _READ.clear()
+        _READ[code] = (defaults, found)
+    return CallSpec(func, found, False)
 
 
 def read_dependencies(func: object, *, what: str, context: bool = False) -> CallSpec:

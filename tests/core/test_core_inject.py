@@ -20,6 +20,7 @@ from di_backend import (
     create_service_ref,
     inject,
 )
+from di_backend._inject import Dependency
 from di_backend.errors import InvalidDependencyError
 from di_backend.services import LoggerService, PluginMetadataService
 
@@ -250,6 +251,52 @@ class TestMarkersKeepDataclassSemantics:
         other = CallSpec(init, (), False, first.description)
         assert other != first
         assert Dependency("number", core_services.logger) != first.deps[0]
+
+    def test_functions_made_from_one_code_and_defaults_share_their_dependencies(self) -> None:
+        """A function rebuilt from the same code and defaults reads as the first did."""
+        import types
+
+        from di_backend._inject import read_dependencies
+
+        def init(
+            number: int = inject(number_ref), log: object = inject(core_services.logger)
+        ) -> None:
+            del number, log
+
+        again = types.FunctionType(init.__code__, init.__globals__, "init", init.__defaults__)
+        first = read_dependencies(init, what="init")
+        second = read_dependencies(again, what="init")
+        assert second.func is again
+        assert second.deps is first.deps
+        assert second.deps == (
+            Dependency("number", number_ref),
+            Dependency("log", core_services.logger),
+        )
+        other = types.FunctionType(
+            init.__code__,
+            init.__globals__,
+            "init",
+            (inject(core_services.logger), inject(number_ref)),
+        )
+        assert read_dependencies(other, what="init").deps == (
+            Dependency("number", core_services.logger),
+            Dependency("log", number_ref),
+        )
+        assert read_dependencies(init, what="init").deps == first.deps
+
+    def test_keyword_only_defaults_are_read_every_time(self) -> None:
+        """A function with keyword-only defaults is read afresh, so a changed default counts."""
+        from di_backend._inject import read_dependencies
+
+        def init(*, number: int = inject(number_ref)) -> None:
+            del number
+
+        assert read_dependencies(init, what="init").deps == (Dependency("number", number_ref),)
+        assert init.__kwdefaults__ is not None
+        init.__kwdefaults__["number"] = inject(core_services.logger)
+        assert read_dependencies(init, what="init").deps == (
+            Dependency("number", core_services.logger),
+        )
 
     def test_call_spec_description_is_worked_out_when_first_asked(self) -> None:
         """A spec made without a description names its function as describe_callable does."""
