@@ -195,7 +195,7 @@ class ServiceRegistry:
                 ref.id == PLUGIN_METADATA_ID
                 or ref.multiton
                 or ref.id in self._resolved
-                or bool(self._provided(ref.id, False))
+                or self._has_factory(ref.id)
                 or ref.default_factory is not None
             )
         return known
@@ -285,7 +285,7 @@ class ServiceRegistry:
         """
         if self._complete is None:
             self._complete = all(
-                d.id == PLUGIN_METADATA_ID or bool(self._provided(d.id, d.multiton))
+                d.id == PLUGIN_METADATA_ID or self._has_factory(d.id)
                 for factory in self.all_factories()
                 for d in factory.deps
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, Iterable
+from typing import cast
 
 from di_backend._factories import ServiceFactory
 from di_backend._features import BackendFeature, BackendModule, BackendPlugin, Registration
@@ -74,6 +75,9 @@ class WiringPlan:
         self.registrations = registrations
 
 
+_PLAIN_FEATURES = frozenset((BackendPlugin, BackendModule, ServiceFactory))
+
+
 def _add_factory(
     registry: ServiceRegistry, factory: ServiceFactory[object], loader: str | None
 ) -> None:
@@ -111,7 +115,10 @@ async def collect_features(
     loaders: list[BackendFeatureLoader] = []
 
     def dispatch(feature: BackendFeature, loader: str | None) -> None:
-        if isinstance(feature, ServiceFactory):
+        kind = type(feature)
+        if kind is BackendPlugin or kind is BackendModule:  # the usual case, checked first
+            registrations.append(cast("BackendPlugin | BackendModule", feature))
+        elif isinstance(feature, ServiceFactory):
             _add_factory(registry, feature, loader)  # pyright: ignore[reportUnknownArgumentType]
         elif isinstance(feature, BackendFeatureLoader):
             loaders.append(feature)
@@ -122,7 +129,10 @@ async def collect_features(
             raise InvalidFeatureError(msg)
 
     for position, added in enumerate(items):
-        dispatch(resolve_feature(added, f"features[{position}]"), None)
+        if type(added) in _PLAIN_FEATURES:  # no import string to resolve, no message to name
+            dispatch(cast("BackendFeature", added), None)
+        else:
+            dispatch(resolve_feature(added, f"features[{position}]"), None)
     while loaders:
         loader = loaders.pop(0)
         missing = [d.ref for d in loader._call.deps if not registry.is_available(d.ref)]  # type: ignore[arg-type]
