@@ -219,8 +219,21 @@ class ServiceRegistry:
 
     def _collect_factories(self) -> list[AnyFactory]:
         ids = dict.fromkeys([*self._defaults, *self._loaded, *self._added])
+        defaults, added, loaded = self._defaults, self._added, self._loaded
         result: list[AnyFactory] = []
         for service_id in ids:
+            # the usual case first: one factory, in one of the three tables
+            default, explicit, from_loader = (
+                defaults.get(service_id),
+                added.get(service_id),
+                loaded.get(service_id),
+            )
+            if default and len(default) == 1 and not explicit and not from_loader:
+                result.append(default[0])
+                continue
+            if explicit and len(explicit) == 1 and not default and not from_loader:
+                result.append(explicit[0])
+                continue
             multiton = any(
                 f.service.multiton
                 for f in [*self._defaults.get(service_id, []), *self._added.get(service_id, [])]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from di_backend import (
     ExtensionPoint,
+    MultitonServiceRef,
     ServiceFactory,
     ServiceRef,
     create_extension_point,
@@ -19,6 +20,7 @@ from di_backend import (
 )
 from di_backend._inject import Dependency
 from di_backend._registry import ServiceRegistry
+from di_backend.errors import ConflictError
 
 
 async def _none() -> object:
@@ -131,3 +133,59 @@ def test_the_module_shortcut_agrees_with_the_long_check(
     registration = Registration("todo", "mod", [], CallSpec(_none, deps, False))
     problem = _find_problem(registration, registry, extension_points)
     assert _all_wired(registration, registry, extension_points) is (problem is None)
+
+
+def _collected_the_long_way(registry: ServiceRegistry) -> list[ServiceFactory[object]]:
+    """Every installed factory as ``_collect_factories`` found them before its shortcut."""
+    ids = dict.fromkeys([*registry._defaults, *registry._loaded, *registry._added])
+    found: list[ServiceFactory[object]] = []
+    for service_id in ids:
+        multiton = any(
+            f.service.multiton
+            for f in [*registry._defaults.get(service_id, []), *registry._added.get(service_id, [])]
+        ) or any(f.service.multiton for f, _ in registry._loaded.get(service_id, []))
+        found.extend(registry._provided(service_id, multiton))
+    return found
+
+
+_MANY: list[MultitonServiceRef[object]] = [
+    create_service_ref(id=f"shortcut.many{index}", scope="root", multiton=True)
+    for index in range(2)
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["default", "added", "loaded"]),
+            st.integers(0, 5),  # 0-3: singleton refs, 4-5: multiton refs
+        ),
+        max_size=12,
+    )
+)
+def test_collecting_the_factories_agrees_with_the_long_way(
+    placements: list[tuple[str, int]],
+) -> None:
+    """Every installed factory is collected once, in the order the long way collects them."""
+    refs: list[ServiceRef[object] | MultitonServiceRef[object]] = [*_REFS[:4], *_MANY]
+
+    def factory(index: int) -> ServiceFactory[object]:
+        return create_service_factory(refs[index], _none)
+
+    defaults: list[ServiceFactory[object]] = []
+    for table, index in placements:
+        if table == "default" and (
+            index >= 4 or all(f.service is not refs[index] for f in defaults)
+        ):
+            defaults.append(factory(index))
+    registry = ServiceRegistry(defaults)
+    for table, index in placements:
+        try:
+            if table == "added":
+                registry.add(factory(index))
+            elif table == "loaded":
+                registry.add_from_loader(factory(index), "loader")
+        except ConflictError:
+            continue  # a second singleton factory: refused, as it should be
+    assert registry._collect_factories() == _collected_the_long_way(registry)
