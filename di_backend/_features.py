@@ -126,7 +126,7 @@ class _RegistrationPoints:
         if self._init is not None:
             msg = "register_init must only be called once"
             raise RegistrationError(msg)
-        self._init = read_dependencies(init, what=self._describe())
+        self._init = read_dependencies(init, what=self._describe)  # described on errors only
         return init
 
 

@@ -275,12 +275,15 @@ def _plain_spec(func: object) -> CallSpec | None:
     return CallSpec(func, found, False)
 
 
-def read_dependencies(func: object, *, what: str, context: bool = False) -> CallSpec:
+def read_dependencies(
+    func: object, *, what: str | Callable[[], str], context: bool = False
+) -> CallSpec:
     """Read the ``inject(...)`` parameters of ``func``.
 
     Args:
         func: the function the container will call.
-        what: how messages name it, e.g. ``"init of plugin 'todo'"``.
+        what: how messages name it, e.g. ``"init of plugin 'todo'"``, or a function
+            returning that (called only when there is a message to write).
         context: the first parameter receives a root context instead of a dependency.
 
     Returns:
@@ -294,7 +297,7 @@ def read_dependencies(func: object, *, what: str, context: bool = False) -> Call
         spec = _plain_spec(func)
         if spec is not None:
             return spec
-    return _read_parameters(func, what=what, context=context)
+    return _read_parameters(func, what=what if isinstance(what, str) else what(), context=context)
 
 
 def _read_parameters(func: object, *, what: str, context: bool) -> CallSpec:
