@@ -126,7 +126,8 @@ class _RegistrationPoints:
         if self._init is not None:
             msg = "register_init must only be called once"
             raise RegistrationError(msg)
-        self._init = read_dependencies(init, what=self._describe)  # described on errors only
+        # described on errors only; remembered: inits are read again at every start
+        self._init = read_dependencies(init, what=self._describe, remember=True)
         return init
 
 

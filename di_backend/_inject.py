@@ -232,15 +232,17 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     return params
 
 
-# The dependencies last read per code object, with the defaults they were read from:
-# a function made again from the same code and defaults (one init shared by many
-# plugins, a factory helper) reuses them. Only functions without keyword-only
-# defaults (a mutable dict) are remembered; bounded, emptied when full.
+# The init dependencies last read per code object, with the defaults they were read
+# from: an init made again from the same code and defaults (one init shared by many
+# plugins, a helper that builds plugins) reuses them. Inits are read at every start
+# (a test suite starts many backends); service factories, read once when created, are
+# not remembered. Only functions without keyword-only defaults (a mutable dict) are
+# remembered; bounded, emptied when full.
 _READ: dict[types.CodeType, tuple[tuple[object, ...], tuple[Dependency, ...]]] = {}
 _READ_MAX: Final = 512
 
 
-def _plain_spec(func: object) -> CallSpec | None:
+def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
     """The spec of a plain function whose every parameter is ``inject(...)``, else ``None``.
 
     The shortcut of :func:`read_dependencies` for the usual init or factory: a
@@ -252,7 +254,8 @@ def _plain_spec(func: object) -> CallSpec | None:
     code = func.__code__
     defaults = func.__defaults__ or ()
     kwdefaults = func.__kwdefaults__
-    if kwdefaults is None:
+    remember = remember and kwdefaults is None
+    if remember:
         read = _READ.get(code)
         if read is not None and read[0] is defaults:
             return CallSpec(func, read[1], False)
@@ -268,7 +271,7 @@ def _plain_spec(func: object) -> CallSpec | None:
             return None
         deps.append(Dependency(name, default.ref))
     found = tuple(deps)
-    if kwdefaults is None and defaults:
+    if remember and defaults:
         if len(_READ) >= _READ_MAX:
             _READ.clear()
         _READ[code] = (defaults, found)
@@ -276,7 +279,7 @@ def _plain_spec(func: object) -> CallSpec | None:
 
 
 def read_dependencies(
-    func: object, *, what: str | Callable[[], str], context: bool = False
+    func: object, *, what: str | Callable[[], str], context: bool = False, remember: bool = False
 ) -> CallSpec:
     """Read the ``inject(...)`` parameters of ``func``.
 
@@ -285,6 +288,8 @@ def read_dependencies(
         what: how messages name it, e.g. ``"init of plugin 'todo'"``, or a function
             returning that (called only when there is a message to write).
         context: the first parameter receives a root context instead of a dependency.
+        remember: reuse what was read from a function with the same code and defaults
+            (for inits, which are read at every start).
 
     Returns:
         The :class:`CallSpec`.
@@ -294,7 +299,7 @@ def read_dependencies(
             or has a parameter without an ``inject(...)`` default.
     """
     if not context:
-        spec = _plain_spec(func)
+        spec = _plain_spec(func, remember=remember)
         if spec is not None:
             return spec
     return _read_parameters(func, what=what if isinstance(what, str) else what(), context=context)

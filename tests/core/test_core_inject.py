@@ -253,7 +253,7 @@ class TestMarkersKeepDataclassSemantics:
         assert Dependency("number", core_services.logger) != first.deps[0]
 
     def test_functions_made_from_one_code_and_defaults_share_their_dependencies(self) -> None:
-        """A function rebuilt from the same code and defaults reads as the first did."""
+        """An init rebuilt from the same code and defaults reuses what the first read found."""
         import types
 
         from di_backend._inject import read_dependencies
@@ -264,8 +264,9 @@ class TestMarkersKeepDataclassSemantics:
             del number, log
 
         again = types.FunctionType(init.__code__, init.__globals__, "init", init.__defaults__)
-        first = read_dependencies(init, what="init")
-        second = read_dependencies(again, what="init")
+        first = read_dependencies(init, what="init", remember=True)
+        second = read_dependencies(again, what="init", remember=True)
+        assert read_dependencies(again, what="init").deps is not first.deps  # not asked to
         assert second.func is again
         assert second.deps is first.deps
         assert second.deps == (
@@ -278,11 +279,11 @@ class TestMarkersKeepDataclassSemantics:
             "init",
             (inject(core_services.logger), inject(number_ref)),
         )
-        assert read_dependencies(other, what="init").deps == (
+        assert read_dependencies(other, what="init", remember=True).deps == (
             Dependency("number", core_services.logger),
             Dependency("log", number_ref),
         )
-        assert read_dependencies(init, what="init").deps == first.deps
+        assert read_dependencies(init, what="init", remember=True).deps == first.deps
 
     def test_keyword_only_defaults_are_read_every_time(self) -> None:
         """A function with keyword-only defaults is read afresh, so a changed default counts."""
@@ -291,10 +292,12 @@ class TestMarkersKeepDataclassSemantics:
         def init(*, number: int = inject(number_ref)) -> None:
             del number
 
-        assert read_dependencies(init, what="init").deps == (Dependency("number", number_ref),)
+        assert read_dependencies(init, what="init", remember=True).deps == (
+            Dependency("number", number_ref),
+        )
         assert init.__kwdefaults__ is not None
         init.__kwdefaults__["number"] = inject(core_services.logger)
-        assert read_dependencies(init, what="init").deps == (
+        assert read_dependencies(init, what="init", remember=True).deps == (
             Dependency("number", core_services.logger),
         )
 
