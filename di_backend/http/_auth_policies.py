@@ -133,10 +133,14 @@ class CredentialsBarrier:
             return None
         if not self._policies:
             return False
-        matching = [policy.allow for policy in self._policies if policy.matches(relative_path)]
-        if "unauthenticated" in matching:
-            return None
-        return "user-cookie" in matching
+        path = relative_path or "/"
+        cookie = False
+        for policy in self._policies:  # every request: a loop, not a list and a call each
+            if policy.pattern.match(path) is not None:
+                if policy.allow == "unauthenticated":
+                    return None
+                cookie = True  # the only other kind: "user-cookie"
+        return cookie
 
     def require_credentials(self, scope: Scope, *, allow_limited_access: bool) -> Awaitable[object]:
         """Await it: raises the 401/403 error unless the request has user or service credentials.

@@ -15,6 +15,8 @@ from http_support import (
     fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from di_backend.http import ListenOptions
@@ -24,7 +26,7 @@ from di_backend.http._keys import KeyStore
 from di_backend.http._plugin_tokens import PluginTokenHandler, VerifiedPluginToken
 from di_backend.http._server import _bind
 from di_backend.services import BackstageCredentials, BackstagePrincipal, DiscoveryService
-from di_backend.services._credentials import BackstageServicePrincipal
+from di_backend.services._credentials import AuthPolicyAllow, BackstageServicePrincipal
 from di_backend.services._http import AuthService
 
 
@@ -344,3 +346,31 @@ class TestCredentialsShortcut:
         response = await fetch(backend.base_url, "/api/pong/anything", token=first)
         assert response.status_code == 204
         assert subjects == ["plugin:ping", "plugin:pang"]
+
+
+_POLICY_PATHS = ["/", "*", "/open", "/open/:id", "/files/*", "/Health"]
+_REQUEST_PATHS = ["", "/", "/open", "/open/1", "/opener", "/files/a/b", "/health/db", "/x"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_POLICY_PATHS), st.sampled_from(["unauthenticated", "user-cookie"])
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(_REQUEST_PATHS),
+)
+def test_the_barrier_asks_what_its_policies_say(
+    policies: list[tuple[str, AuthPolicyAllow]], path: str
+) -> None:
+    """The barrier's answer is the rule over every matching policy, as a list of them gives it."""
+    from di_backend.http._auth_policies import CredentialsBarrier
+    from di_backend.testing import mock_services
+
+    barrier = CredentialsBarrier("p", mock_services.http_auth())
+    for policy_path, allow in policies:
+        barrier.add_auth_policy(path=policy_path, allow=allow)
+    matching = [policy.allow for policy in barrier.policies if policy.matches(path)]
+    expected = None if "unauthenticated" in matching else "user-cookie" in matching
+    assert barrier.credentials_needed(path) == expected
