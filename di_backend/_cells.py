@@ -82,6 +82,7 @@ class Binding:
     """What every cell of one factory (or of its root context) shares."""
 
     __slots__ = (
+        "any_multiton",
         "call",
         "is_context",
         "multiton",
@@ -127,6 +128,7 @@ class Binding:
         self.plugin_deps: tuple[AnyServiceRef, ...] = tuple(plugin)
         self.names = (*root_names, *plugin_names)
         self.multiton = tuple(ref.multiton for ref in (*root, *plugin))
+        self.any_multiton = any(self.multiton)
         self.per_plugin = not context and self.scope is Scope.PLUGIN
 
     def wrap_error(self, error: Exception, plugin_id: str | None) -> Exception:
@@ -236,7 +238,16 @@ class CellBase:
         """The arguments, if every dependency is a cell that is done (the usual case)."""
         binding = self._binding
         kwargs: dict[str, object] = {}
-        # zip stops before the trailing plugin id of a per-plugin cell
+        if not binding.any_multiton:  # the usual case: no list to resolve item by item
+            # zip stops before the trailing plugin id of a per-plugin cell
+            for name, dep in zip(binding.names, self._deps, strict=False):
+                if isinstance(dep, CellBase):
+                    if dep._state != _DONE:
+                        return None
+                    kwargs[name] = dep._value
+                else:
+                    kwargs[name] = dep  # a plain value: an Object provider's, or an override's
+            return kwargs
         for name, multiton, dep in zip(binding.names, binding.multiton, self._deps, strict=False):
             if isinstance(dep, CellBase):
                 if dep._state != _DONE:

@@ -17,7 +17,7 @@ import types
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, cast
 
-from di_backend._cells import CellBase
+from di_backend._cells import DONE, CellBase
 from di_backend._core_services import core_services
 from di_backend._factories import ServiceFactory, create_service_factory
 from di_backend._features import BackendFeature, Registration
@@ -258,7 +258,9 @@ class BackendInitializer:
             # container.get without its coroutine when the provider gives a cell (the usual case)
             provided = container.provide(ref, plugin_id)
             if isinstance(provided, CellBase):
-                kwargs[dep.name] = provided._value if provided.done else await provided.get()
+                kwargs[dep.name] = (
+                    provided._value if provided._state == DONE else await provided.get()
+                )
             else:
                 kwargs[dep.name] = await container.value_of(provided, ref)
         result = registration.init.func(**kwargs)

@@ -232,12 +232,12 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     return params
 
 
-# The init dependencies last read per code object, with the defaults they were read
-# from: an init made again from the same code and defaults (one init shared by many
-# plugins, a helper that builds plugins) reuses them. Inits are read at every start
-# (a test suite starts many backends); service factories, read once when created, are
-# not remembered. Only functions without keyword-only defaults (a mutable dict) are
-# remembered; bounded, emptied when full.
+# The init dependencies last read per code object, with the refs of the markers they
+# were read from: an init made again from the same code with markers for the same refs
+# (an init defined inside ``register``, called at every start; one init shared by many
+# plugins) reuses them, checked ref by ref. Service factories, read once when created,
+# are not remembered, nor functions with keyword-only defaults (a mutable dict).
+# Bounded, emptied when full.
 _READ: dict[types.CodeType, tuple[tuple[object, ...], tuple[Dependency, ...]]] = {}
 _READ_MAX: Final = 512
 
@@ -257,8 +257,12 @@ def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
     remember = remember and kwdefaults is None
     if remember:
         read = _READ.get(code)
-        if read is not None and read[0] is defaults:
-            return CallSpec(func, read[1], False)
+        if read is not None and len(read[0]) == len(defaults):
+            for default, ref in zip(defaults, read[0], strict=True):
+                if type(default) is not Injected or default.ref is not ref:
+                    break
+            else:
+                return CallSpec(func, read[1], False)
     argcount = code.co_argcount
     if code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS) or len(defaults) != argcount:
         return None
@@ -274,7 +278,7 @@ def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
     if remember and defaults:
         if len(_READ) >= _READ_MAX:
             _READ.clear()
-        _READ[code] = (defaults, found)
+        _READ[code] = (tuple(dep.ref for dep in found), found)
     return CallSpec(func, found, False)
 
 

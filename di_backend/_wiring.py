@@ -249,17 +249,15 @@ def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseExcep
         return None
     # Reversed edges: a module providing extension point X "consumes" X and the
     # modules depending on X "provide" it, so the provider waits for every consumer.
-    graph = DependencyGraph.from_iterable(
-        (
-            module,
-            [ref.id for ref, _ in module.extension_points],
-            # only extension point ids order modules: a service id that happens to equal
-            # one must not
-            [dep.ref.id for dep in module.init.deps if isinstance(dep.ref, ExtensionPoint)],
-        )
-        for module in plan.modules
-        if module.module_id not in plan.module_failures
-    )
+    nodes: list[tuple[Registration, list[str], list[str]]] = []
+    for module in plan.modules:
+        if module.module_id in plan.module_failures:
+            continue
+        # only extension point ids order modules: a service id that happens to equal one
+        # must not
+        used = [dep.ref.id for dep in module.init.deps if isinstance(dep.ref, ExtensionPoint)]
+        nodes.append((module, [ref.id for ref, _ in module.extension_points], used))
+    graph = DependencyGraph(nodes)
     cycle = graph.detect_circular_dependency()
     if cycle is None:
         return graph

@@ -253,7 +253,7 @@ class TestMarkersKeepDataclassSemantics:
         assert Dependency("number", core_services.logger) != first.deps[0]
 
     def test_functions_made_from_one_code_and_defaults_share_their_dependencies(self) -> None:
-        """An init rebuilt from the same code and defaults reuses what the first read found."""
+        """An init rebuilt from the same code with markers for the same refs reuses the read."""
         import types
 
         from di_backend._inject import read_dependencies
@@ -283,7 +283,15 @@ class TestMarkersKeepDataclassSemantics:
             Dependency("number", core_services.logger),
             Dependency("log", number_ref),
         )
-        assert read_dependencies(init, what="init", remember=True).deps == first.deps
+        latest = read_dependencies(init, what="init", remember=True)
+        assert latest.deps == first.deps
+        fresh_markers = types.FunctionType(
+            init.__code__,
+            init.__globals__,
+            "init",
+            (inject(number_ref), inject(core_services.logger)),
+        )
+        assert read_dependencies(fresh_markers, what="init", remember=True).deps is latest.deps
 
     def test_keyword_only_defaults_are_read_every_time(self) -> None:
         """A function with keyword-only defaults is read afresh, so a changed default counts."""
