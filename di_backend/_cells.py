@@ -102,8 +102,8 @@ class Binding:
         assert spec is not None
         self.call: CallSpec = spec
         self.is_context = context
-        self.service_id = factory.service.id
-        self.scope = factory.service.scope
+        self.service_id = factory._service._id
+        self.scope = factory._service._scope
         self.teardowns = teardowns
         # A cell receives its dependencies positionally: the root ones (injected by
         # dependency-injector from the root providers), then the plugin-scoped ones
@@ -118,7 +118,7 @@ class Binding:
             ref = dep.ref
             if isinstance(ref, ExtensionPoint):
                 continue
-            if ref.scope is Scope.ROOT:
+            if ref._scope is Scope.ROOT:
                 root.append(ref)
                 root_names.append(dep.name)
             else:

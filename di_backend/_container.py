@@ -221,7 +221,7 @@ class ServiceContainer:
         return template
 
     def _context_provider(self, factory: ServiceFactory[object]) -> Provider:
-        name = f"{factory.service.id}#context@{id(factory):x}"
+        name = f"{factory._service._id}#context@{id(factory):x}"
         existing = self._contexts.providers.get(name)
         if existing is not None:
             return existing
@@ -230,25 +230,25 @@ class ServiceContainer:
         return provider
 
     def _root_provider(self, ref: AnyServiceRef) -> Provider:
-        existing = self._root.providers.get(ref.id)
+        existing = self._root.providers.get(ref._id)
         if existing is not None:
             return existing
         cells = [self._cell_provider(f, context=False) for f in self._lookup(ref)]
         provider = self._list(cells) if ref.multiton else cells[0]
-        self._apply_override((ref.id, None), provider)
-        self._root.set_provider(ref.id, provider)
+        self._apply_override((ref._id, None), provider)
+        self._root.set_provider(ref._id, provider)
         return provider
 
     def _templates_of(self, ref: AnyServiceRef) -> list[Provider]:
-        existing = self._template_lists.get(ref.id)
+        existing = self._template_lists.get(ref._id)
         if existing is not None:
             return existing
         templates = [self._cell_provider(f, context=False) for f in self._lookup(ref)]
         for index, template in enumerate(templates):
-            name = f"{ref.id}[{index}]" if ref.multiton else ref.id
+            name = f"{ref._id}[{index}]" if ref.multiton else ref._id
             self._apply_override((name, None), template)
             self._templates.set_provider(name, template)
-        self._template_lists[ref.id] = templates
+        self._template_lists[ref._id] = templates
         return templates
 
     def _plugin_container(self, plugin_id: str) -> PluginProviders:
@@ -333,11 +333,11 @@ class ServiceContainer:
 
     def peek(self, ref: AnyServiceRef, plugin_id: str | None) -> object | None:
         """Return the instance of ``ref`` if it was already created, else ``None``."""
-        if ref.scope is Scope.ROOT:
-            provider = self._root.providers.get(ref.id)
+        if ref._scope is Scope.ROOT:
+            provider = self._root.providers.get(ref._id)
         else:
             container = self._plugins.get(plugin_id or "")
-            provider = None if container is None else container.get(ref.id)
+            provider = None if container is None else container.get(ref._id)
         if provider is None:
             return None
         provided = provider()
@@ -353,7 +353,7 @@ class ServiceContainer:
         Must be called before the ref is first resolved; the value replaces
         what the factory would have produced.
         """
-        name = ref.id if plugin_id is not None or not ref.multiton else f"{ref.id}[0]"
+        name = ref._id if plugin_id is not None or not ref.multiton else f"{ref._id}[0]"
         self._overrides[(name, plugin_id)] = value
 
     def reset_overrides(self) -> None:

@@ -34,7 +34,7 @@ PLUGIN_METADATA_ID = "core.pluginMetadata"
 
 def check_not_plugin_metadata(factory: AnyFactory) -> None:
     """Raise for a factory of ``core.pluginMetadata``, which cannot be overridden."""
-    if factory.service.id == PLUGIN_METADATA_ID:
+    if factory._service._id == PLUGIN_METADATA_ID:
         msg = "The core.pluginMetadata service cannot be overridden"
         raise ConflictError(msg)
 
@@ -48,9 +48,9 @@ class ServiceRegistry:
         seen: list[str] = []
         for factory in defaults:
             check_not_plugin_metadata(factory)
-            entry = self._defaults.setdefault(factory.service.id, [])
-            if entry and not factory.service.multiton:
-                seen.append(factory.service.id)
+            entry = self._defaults.setdefault(factory._service._id, [])
+            if entry and not factory._service.multiton:
+                seen.append(factory._service._id)
             entry.append(factory)
         if seen:
             msg = f"Duplicate service implementations provided for {', '.join(dict.fromkeys(seen))}"
@@ -75,9 +75,9 @@ class ServiceRegistry:
 
     def _check_addable(self, factory: AnyFactory) -> None:
         check_not_plugin_metadata(factory)
-        if factory.service.id in self._resolved:
+        if factory._service._id in self._resolved:
             msg = (
-                f"Unable to set service factory with id {factory.service.id}, "
+                f"Unable to set service factory with id {factory._service._id}, "
                 "service has already been instantiated"
             )
             raise BackendStateError(msg)
@@ -85,9 +85,9 @@ class ServiceRegistry:
     def add(self, factory: AnyFactory) -> None:
         """Add a factory given to ``Backend.add``; it overrides the default."""
         self._check_addable(factory)
-        entry = self._added.setdefault(factory.service.id, [])
-        if entry and not factory.service.multiton:
-            msg = f"Duplicate service implementations provided for {factory.service.id}"
+        entry = self._added.setdefault(factory._service._id, [])
+        if entry and not factory._service.multiton:
+            msg = f"Duplicate service implementations provided for {factory._service._id}"
             raise ConflictError(msg)
         entry.append(factory)
         self._forget_answers(factory)
@@ -98,12 +98,12 @@ class ServiceRegistry:
         An explicitly added factory for the same singleton ref wins silently;
         two loaders providing the same singleton ref is an error.
         """
-        service_id = factory.service.id
-        if not factory.service.multiton and service_id in self._added:
+        service_id = factory._service._id
+        if not factory._service.multiton and service_id in self._added:
             return False
         self._check_addable(factory)
         entry = self._loaded.setdefault(service_id, [])
-        if entry and not factory.service.multiton:
+        if entry and not factory._service.multiton:
             msg = (
                 f"Duplicate service implementations provided for {service_id} by both "
                 f"{loader} and {entry[0][1]}"  # Backstage names the later loader first
@@ -158,14 +158,14 @@ class ServiceRegistry:
                 loaded = loader(ref)
             except Exception as err:
                 msg = (
-                    f"Failed to instantiate service '{ref.id}' because the default factory "
+                    f"Failed to instantiate service '{ref._id}' because the default factory "
                     f"loader threw an error, {describe_error(err)}"
                 )
                 raise ServiceInstantiationError(msg) from err
-            if not isinstance(loaded, ServiceFactory) or loaded.service.id != ref.id:
+            if not isinstance(loaded, ServiceFactory) or loaded._service._id != ref._id:
                 msg = (
-                    f'Invalid backend feature at default factory for service "{ref.id}", '
-                    f"expected a service factory for '{ref.id}', received {loaded!r}"
+                    f'Invalid backend feature at default factory for service "{ref._id}", '
+                    f"expected a service factory for '{ref._id}', received {loaded!r}"
                 )
                 raise InvalidFeatureError(msg)
             cached = self._default_factories[loader] = loaded
@@ -177,35 +177,35 @@ class ServiceRegistry:
         Raises:
             MissingDependencyError: no factory provides a singleton ref.
         """
-        resolved = self._resolved.get(ref.id)
+        resolved = self._resolved.get(ref._id)
         if resolved is not None:
             return resolved
         factories = self._candidates(ref)
         if not factories and not ref.multiton:
             msg = f"No service factory is installed for {ref}"
-            raise MissingDependencyError(msg, (ref.id,))
-        self._resolved[ref.id] = factories
+            raise MissingDependencyError(msg, (ref._id,))
+        self._resolved[ref._id] = factories
         return factories
 
     def is_available(self, ref: AnyServiceRef) -> bool:
         """Whether resolving ``ref`` can succeed without a missing factory."""
-        known = self._available.get(ref.id)
+        known = self._available.get(ref._id)
         if known is None:
-            known = self._available[ref.id] = (
-                ref.id == PLUGIN_METADATA_ID
+            known = self._available[ref._id] = (
+                ref._id == PLUGIN_METADATA_ID
                 or ref.multiton
-                or ref.id in self._resolved
-                or self._has_factory(ref.id)
+                or ref._id in self._resolved
+                or self._has_factory(ref._id)
                 or ref.default_factory is not None
             )
         return known
 
     def _candidates(self, ref: AnyServiceRef) -> list[AnyFactory]:
         """The factories that would serve ``ref``, without marking it instantiated."""
-        resolved = self._resolved.get(ref.id)
+        resolved = self._resolved.get(ref._id)
         if resolved is not None:
             return resolved
-        factories = self._provided(ref.id, ref.multiton)
+        factories = self._provided(ref._id, ref.multiton)
         if not factories:
             fallback = self._default_factory_of(ref)
             return [fallback] if fallback is not None else []
@@ -235,9 +235,9 @@ class ServiceRegistry:
                 result.append(explicit[0])
                 continue
             multiton = any(
-                f.service.multiton
+                f._service.multiton
                 for f in [*self._defaults.get(service_id, []), *self._added.get(service_id, [])]
-            ) or any(f.service.multiton for f, _ in self._loaded.get(service_id, []))
+            ) or any(f._service.multiton for f, _ in self._loaded.get(service_id, []))
             result.extend(self._provided(service_id, multiton))
         return result
 
@@ -249,12 +249,13 @@ class ServiceRegistry:
             return  # nothing was added since the last check
         consumes: dict[str, set[str]] = {}
         for factory in self.all_factories():
-            consumes.setdefault(factory.service.id, set()).update(d.id for d in factory.deps)
+            consumes.setdefault(factory._service._id, set()).update(d._id for d in factory._deps)
         if is_acyclic(consumes):  # the usual answer, found without naming any cycle
             self._acyclic = True
             return
         graph = DependencyGraph.from_iterable(
-            (f.service.id, [d.id for d in f.deps], [f.service.id]) for f in self.all_factories()
+            (f._service._id, [d._id for d in f._deps], [f._service._id])
+            for f in self.all_factories()
         )
         cycles = [tuple(path) for path in graph.detect_circular_dependencies()]
         if cycles:
@@ -271,23 +272,23 @@ class ServiceRegistry:
         ``chain`` runs from ``ref``'s id down to the service whose factory lacks
         the ``missing`` dependencies.
         """
-        cached = self._missing_cache.get(ref.id)
+        cached = self._missing_cache.get(ref._id)
         if cached is not None:
             return cached
-        self._missing_cache[ref.id] = ()  # cycles were rejected before; this guards re-entry
+        self._missing_cache[ref._id] = ()  # cycles were rejected before; this guards re-entry
         problems: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
         for factory in self._candidates(ref):
-            missing = tuple(d.id for d in factory.deps if not self.is_available(d))
+            missing = tuple(d._id for d in factory._deps if not self.is_available(d))
             if missing:
-                problems.append(((factory.service.id,), missing))
-            for dep in factory.deps:
+                problems.append(((factory._service._id,), missing))
+            for dep in factory._deps:
                 if self.is_available(dep):
                     problems.extend(
-                        ((factory.service.id, *chain), below)
+                        ((factory._service._id, *chain), below)
                         for chain, below in self._missing_below(dep)
                     )
         result = tuple(dict.fromkeys(problems))
-        self._missing_cache[ref.id] = result
+        self._missing_cache[ref._id] = result
         return result
 
     def _installed_deps_complete(self) -> bool:
@@ -298,9 +299,9 @@ class ServiceRegistry:
         """
         if self._complete is None:
             self._complete = all(
-                d.id == PLUGIN_METADATA_ID or self._has_factory(d.id)
+                d._id == PLUGIN_METADATA_ID or self._has_factory(d._id)
                 for factory in self.all_factories()
-                for d in factory.deps
+                for d in factory._deps
             )
         return self._complete
 
@@ -331,7 +332,7 @@ class ServiceRegistry:
         for ref in refs:
             if not self.is_available(ref):
                 continue
-            if complete and self._provided(ref.id, ref.multiton):
+            if complete and self._provided(ref._id, ref.multiton):
                 continue  # installed, and every installed factory's deps are installed
             for chain, missing in self._missing_below(ref):
                 names = ", ".join(f"'{m}'" for m in missing)
@@ -356,6 +357,6 @@ class ServiceRegistry:
         for table in (self._resolved, self._added, self._defaults):
             factories = table.get(service_id)
             if factories:
-                return factories[0].service.scope
+                return factories[0]._service._scope
         loaded = self._loaded.get(service_id)
-        return loaded[0][0].service.scope if loaded else Scope.PLUGIN
+        return loaded[0][0]._service._scope if loaded else Scope.PLUGIN
