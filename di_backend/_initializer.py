@@ -207,9 +207,9 @@ class BackendInitializer:
             raise TypeError(msg)
         problems = registry.missing_for(
             [
-                f.service
+                f._service
                 for f in registry.all_factories()
-                if f.service.scope is Scope.ROOT and f.initialization == "always"
+                if f._service._scope is Scope.ROOT and f.initialization == "always"
             ],
             "root",
         )
@@ -217,13 +217,13 @@ class BackendInitializer:
             raise MissingDependencyError("\n".join(problems))
         factories = registry.all_factories()
         for factory in factories:
-            if factory.service.scope is Scope.ROOT and factory.initialization == "always":
-                await self._get(factory.service, None)
+            if factory._service._scope is Scope.ROOT and factory.initialization == "always":
+                await self._get(factory._service, None)
         self._eager_plugin_services = list(
             {
-                f.service.id: f.service
+                f._service._id: f._service
                 for f in factories
-                if f.service.scope is Scope.PLUGIN and f.initialization == "always"
+                if f._service._scope is Scope.PLUGIN and f.initialization == "always"
             }.values()
         )
 
@@ -253,7 +253,7 @@ class BackendInitializer:
             if isinstance(ref, ExtensionPoint):
                 plan = self._plan
                 assert plan is not None
-                kwargs[dep.name] = plan.extension_points[ref.id][1]
+                kwargs[dep.name] = plan.extension_points[ref._id][1]
                 continue
             # container.get without its coroutine when the provider gives a cell (the usual case)
             provided = container.provide(ref, plugin_id)

@@ -174,7 +174,7 @@ def _missing_refs(
     missing: list[str] = []
     for dep in registration.init.deps:
         if isinstance(dep.ref, ExtensionPoint):
-            if dep.ref.id not in extension_points:
+            if dep.ref._id not in extension_points:
                 missing.append(str(dep.ref))
         elif not registry.is_available(dep.ref):
             missing.append(str(dep.ref))
@@ -194,7 +194,7 @@ def _all_wired(
     services: list[Dependency] = []
     for dep in registration.init.deps:
         if isinstance(dep.ref, ExtensionPoint):
-            owner = extension_points.get(dep.ref.id)
+            owner = extension_points.get(dep.ref._id)
             if owner is None or owner[0] != registration.plugin_id:
                 return False
         else:
@@ -228,12 +228,12 @@ def _find_problem(
         return MissingDependencyError(msg, tuple(missing))
     for dep in registration.init.deps:
         if isinstance(dep.ref, ExtensionPoint):
-            owner = extension_points[dep.ref.id][0]
+            owner = extension_points[dep.ref._id][0]
             if owner != registration.plugin_id:
                 msg = (
                     f"Illegal dependency: Module '{registration.module_id}' for plugin "
                     f"'{registration.plugin_id}' attempted to depend on extension point "
-                    f"'{dep.ref.id}' for plugin '{owner}'. Extension points can only be used "
+                    f"'{dep.ref._id}' for plugin '{owner}'. Extension points can only be used "
                     "within their plugin's scope."
                 )
                 return InvalidDependencyError(msg)
@@ -255,8 +255,8 @@ def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseExcep
             continue
         # only extension point ids order modules: a service id that happens to equal one
         # must not
-        used = [dep.ref.id for dep in module.init.deps if isinstance(dep.ref, ExtensionPoint)]
-        nodes.append((module, [ref.id for ref, _ in module.extension_points], used))
+        used = [dep.ref._id for dep in module.init.deps if isinstance(dep.ref, ExtensionPoint)]
+        nodes.append((module, [ref._id for ref, _ in module.extension_points], used))
     graph = DependencyGraph(nodes)
     cycle = graph.detect_circular_dependency()
     if cycle is None:
@@ -338,13 +338,13 @@ def _enumerate(
         raise ConflictError(msg)
     added: list[str] = []
     for ref, impl in registration.extension_points:
-        if ref.id in extension_points:
+        if ref._id in extension_points:
             for ref_id in added:  # roll back this registration's extension points
                 del extension_points[ref_id]
             msg = f"ExtensionPoint with ID '{ref.id}' is already registered"
             raise ConflictError(msg)
-        extension_points[ref.id] = (registration.plugin_id, impl)
-        added.append(ref.id)
+        extension_points[ref._id] = (registration.plugin_id, impl)
+        added.append(ref._id)
     if registration.module_id is None:
         plan.plugin = registration
     else:
