@@ -216,9 +216,15 @@ class BackendInitializer:
         if problems:
             raise MissingDependencyError("\n".join(problems))
         factories = registry.all_factories()
+        container = registry.container
         for factory in factories:
             if factory._service._scope is Scope.ROOT and factory.initialization == "always":
-                await self._get(factory._service, None)
+                # container.get without its coroutine when the provider gives a cell
+                provided = container.provide(factory._service, None)
+                if not isinstance(provided, CellBase):
+                    await container.value_of(provided, factory._service)
+                elif provided._state != DONE:
+                    await provided.get()
         self._eager_plugin_services = list(
             {
                 f._service._id: f._service

@@ -332,7 +332,7 @@ class ServiceRegistry:
         for ref in refs:
             if not self.is_available(ref):
                 continue
-            if complete and self._provided(ref._id, ref.multiton):
+            if complete and self._has_factory(ref._id):
                 continue  # installed, and every installed factory's deps are installed
             for chain, missing in self._missing_below(ref):
                 names = ", ".join(f"'{m}'" for m in missing)
