@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import math
 import socket
 from datetime import timedelta
@@ -31,6 +32,37 @@ def display_host(host: str) -> str:
     return host
 
 
+# accept() errors after which asyncio waits a second before accepting again
+_RESOURCE_ERRORS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
+
+
+class _ListeningSocket(socket.socket):
+    """A listening socket that ends asyncio's accept burst after one resource error.
+
+    On ``EMFILE``, ``ENFILE``, ``ENOBUFS`` or ``ENOMEM`` asyncio (3.11) reports the error,
+    stops reading the socket and schedules one retry a second later, but its accept
+    loop goes on up to the backlog (2048 under uvicorn), scheduling a retry for every
+    failed attempt: thousands of timers a second, and each left over when the server
+    closes raises ``Invalid file descriptor: -1`` on stderr (enough to fill a pipe and
+    block the process at exit). After one resource error, the next ``accept`` of the
+    same burst reports an empty queue instead, which ends the loop with that one retry.
+    """
+
+    _exhausted = False
+
+    def accept(self) -> tuple[socket.socket, object]:
+        """Accept a connection, as :meth:`socket.socket.accept` does (see the class)."""
+        if self._exhausted:
+            self._exhausted = False
+            raise BlockingIOError(errno.EAGAIN, "accept burst ended after a resource error")
+        try:
+            return super().accept()
+        except OSError as error:
+            if error.errno in _RESOURCE_ERRORS:
+                self._exhausted = True
+            raise
+
+
 def _tcp_server(
     address: tuple[str, int], family: socket.AddressFamily, *, dualstack: bool = False
 ) -> socket.socket:
@@ -42,7 +74,7 @@ def _tcp_server(
     waited ~40 ms for the client's delayed ACK, because h11 writes head and body
     separately.
     """
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = _ListeningSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:

@@ -63,9 +63,11 @@ def run_cli(
 
 
 class RunningCli:
-    """A ``di-backend`` subprocess whose stdout lines are read on a thread.
+    """A ``di-backend`` subprocess whose stdout lines and stderr are read on threads.
 
-    Use it as a context manager: the process is killed on exit if still running.
+    Both pipes are drained while the process runs, so a process that writes much to
+    stderr never blocks on a full pipe. Use it as a context manager: the process is
+    killed on exit if still running.
     """
 
     def __init__(
@@ -88,14 +90,21 @@ class RunningCli:
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
+        self._stderr: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self._stderr.extend(self.process.stderr)
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = TIMEOUT) -> str:
         """Return the first stdout line (including earlier ones) that matches ``predicate``.
@@ -134,8 +143,8 @@ class RunningCli:
                 break
             if item is not None:
                 self.lines.append(item)
-        assert self.process.stderr is not None
-        return code, self.process.stderr.read()
+        self._stderr_reader.join(timeout=TIMEOUT)
+        return code, "".join(self._stderr)
 
     def __enter__(self) -> Self:
         return self

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
+import os
 import socket
 from datetime import UTC, datetime, timedelta
 from typing import cast
+from unittest import mock
 
 import pytest
 from http_support import (
@@ -374,3 +377,41 @@ def test_the_barrier_asks_what_its_policies_say(
     matching = [policy.allow for policy in barrier.policies if policy.matches(path)]
     expected = None if "unauthenticated" in matching else "user-cookie" in matching
     assert barrier.credentials_needed(path) == expected
+
+
+class TestAcceptBurst:
+    @pytest.mark.parametrize("code", [errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM])
+    def test_one_resource_error_ends_the_burst(self, code: int) -> None:
+        """After a resource error the next accept reports an empty queue, then accepts again."""
+        sock = _bind(ListenOptions(host="127.0.0.1", port=0))
+        try:
+            failure = OSError(code, os.strerror(code))
+            with mock.patch.object(socket.socket, "accept", side_effect=failure):
+                with pytest.raises(OSError, match=os.strerror(code)) as first:
+                    sock.accept()
+                assert first.value.errno == code
+                with pytest.raises(BlockingIOError):
+                    sock.accept()  # the rest of asyncio's loop ends here: one retry, not 2048
+                with pytest.raises(OSError, match=os.strerror(code)) as again:
+                    sock.accept()  # the retry a second later tries for real
+                assert again.value.errno == code
+        finally:
+            sock.close()
+
+    def test_other_errors_and_connections_pass_through(self) -> None:
+        """Any other accept error propagates each time, and connections are accepted as usual."""
+        sock = _bind(ListenOptions(host="127.0.0.1", port=0))
+        try:
+            with mock.patch.object(
+                socket.socket, "accept", side_effect=ConnectionAbortedError(errno.ECONNABORTED, "x")
+            ):
+                for _ in range(2):
+                    with pytest.raises(ConnectionAbortedError):
+                        sock.accept()
+            client = socket.create_connection(sock.getsockname()[:2], timeout=5)
+            accepted, _ = sock.accept()
+            assert type(accepted) is socket.socket
+            accepted.close()
+            client.close()
+        finally:
+            sock.close()
