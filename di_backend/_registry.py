@@ -234,12 +234,16 @@ class ServiceRegistry:
             if explicit and len(explicit) == 1 and not default and not from_loader:
                 result.append(explicit[0])
                 continue
-            multiton = any(
-                f._service.multiton
-                for f in [*self._defaults.get(service_id, []), *self._added.get(service_id, [])]
-            ) or any(f._service.multiton for f, _ in self._loaded.get(service_id, []))
-            result.extend(self._provided(service_id, multiton))
+            result.extend(self._installed_for(service_id))
         return result
+
+    def _installed_for(self, service_id: str) -> list[AnyFactory]:
+        """The installed factories serving ``service_id``: all of them for a multiton."""
+        multiton = any(
+            f._service.multiton
+            for f in [*self._defaults.get(service_id, []), *self._added.get(service_id, [])]
+        ) or any(f._service.multiton for f, _ in self._loaded.get(service_id, []))
+        return self._provided(service_id, multiton)
 
     # -- validating ------------------------------------------------------------
 

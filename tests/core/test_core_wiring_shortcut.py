@@ -136,16 +136,9 @@ def test_the_module_shortcut_agrees_with_the_long_check(
 
 
 def _collected_the_long_way(registry: ServiceRegistry) -> list[ServiceFactory[object]]:
-    """Every installed factory as ``_collect_factories`` found them before its shortcut."""
+    """Every installed factory through the per-id lookup, which the shortcut skips."""
     ids = dict.fromkeys([*registry._defaults, *registry._loaded, *registry._added])
-    found: list[ServiceFactory[object]] = []
-    for service_id in ids:
-        multiton = any(
-            f.service.multiton
-            for f in [*registry._defaults.get(service_id, []), *registry._added.get(service_id, [])]
-        ) or any(f.service.multiton for f, _ in registry._loaded.get(service_id, []))
-        found.extend(registry._provided(service_id, multiton))
-    return found
+    return [factory for service_id in ids for factory in registry._installed_for(service_id)]
 
 
 _MANY: list[MultitonServiceRef[object]] = [
