@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from di_backend._factories import ServiceFactory
 from di_backend._inject import CallSpec
-from di_backend._refs import AnyServiceRef, ExtensionPoint, Scope
+from di_backend._refs import AnyServiceRef, ExtensionPoint, MultitonServiceRef, Scope
 from di_backend.errors import RootContextError, ServiceInstantiationError, describe_error
 
 __all__ = ["DONE", "NEW", "Binding", "CellBase", "Teardowns", "resolve_value"]
@@ -79,7 +79,11 @@ class Teardowns:
 
 
 class Binding:
-    """What every cell of one factory (or of its root context) shares."""
+    """What every cell of one factory (or of its root context) shares, in any backend.
+
+    Worked out once per factory (see :meth:`of`): a factory used by many backends,
+    as in a test suite, or by many plugins pays for it once.
+    """
 
     __slots__ = (
         "any_multiton",
@@ -92,19 +96,15 @@ class Binding:
         "root_deps",
         "scope",
         "service_id",
-        "teardowns",
     )
 
-    def __init__(
-        self, factory: ServiceFactory[object], teardowns: Teardowns, *, context: bool
-    ) -> None:
+    def __init__(self, factory: ServiceFactory[object], *, context: bool) -> None:
         spec = factory._context if context else factory._call
         assert spec is not None
         self.call: CallSpec = spec
         self.is_context = context
         self.service_id = factory._service._id
         self.scope = factory._service._scope
-        self.teardowns = teardowns
         # A cell receives its dependencies positionally: the root ones (injected by
         # dependency-injector from the root providers), then the plugin-scoped ones
         # and, for a per-plugin cell, the plugin id last (passed when a plugin calls
@@ -114,6 +114,8 @@ class Binding:
         plugin: list[AnyServiceRef] = []
         root_names: list[str] = []
         plugin_names: list[str] = []
+        multiton: list[bool] = []
+        plugin_multiton: list[bool] = []
         for dep in spec.deps:
             ref = dep.ref
             if isinstance(ref, ExtensionPoint):
@@ -121,15 +123,32 @@ class Binding:
             if ref._scope is Scope.ROOT:
                 root.append(ref)
                 root_names.append(dep.name)
+                multiton.append(isinstance(ref, MultitonServiceRef))
             else:
                 plugin.append(ref)
                 plugin_names.append(dep.name)
+                plugin_multiton.append(isinstance(ref, MultitonServiceRef))
         self.root_deps: tuple[AnyServiceRef, ...] = tuple(root)
         self.plugin_deps: tuple[AnyServiceRef, ...] = tuple(plugin)
-        self.names = (*root_names, *plugin_names)
-        self.multiton = tuple(ref.multiton for ref in (*root, *plugin))
-        self.any_multiton = any(self.multiton)
+        if plugin:
+            root_names += plugin_names
+            multiton += plugin_multiton
+        self.names = tuple(root_names)
+        self.multiton = tuple(multiton)
+        self.any_multiton = True in multiton
         self.per_plugin = not context and self.scope is Scope.PLUGIN
+
+    @staticmethod
+    def of(factory: ServiceFactory[object], *, context: bool) -> Binding:
+        """The binding of ``factory`` (or of its root context), made on first use."""
+        cached = factory._context_binding if context else factory._call_binding
+        if cached is None:
+            cached = Binding(factory, context=context)
+            if context:
+                factory._context_binding = cached
+            else:
+                factory._call_binding = cached
+        return cast("Binding", cached)
 
     def wrap_error(self, error: Exception, plugin_id: str | None) -> Exception:
         """Say which service failed (root factory errors pass through, as in Backstage).
@@ -181,6 +200,7 @@ class CellBase:
     if not TYPE_CHECKING:  # the concrete cell declares the slots these annotations name
         __slots__ = ()
     _binding: Binding
+    _teardowns: Teardowns
     _ctx: object
     _deps: tuple[object, ...]
     _plugin_id: str | None
@@ -314,7 +334,7 @@ class CellBase:
         if value is _MISSING:
             msg = f"The generator factory of service '{binding.service_id}' did not yield a value"
             raise ServiceInstantiationError(msg)
-        binding.teardowns.add(binding.service_id, generator)
+        self._teardowns.add(binding.service_id, generator)
         return value
 
 

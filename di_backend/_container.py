@@ -1,9 +1,14 @@
-"""The dependency-injector containers of one backend (the only module importing it).
+"""The dependency-injector providers of one backend (the only module importing it).
 
 Provider layout, chosen so dependency-injector's fast synchronous paths carry
-the load (measured in ``docs/performance.md``):
+the load (measured in ``docs/performance.md``). Every group of providers is a
+plain dict by ref id, not a ``DynamicContainer``: nothing wires, traverses or
+resets them through a container (overrides go to the providers themselves),
+and ``DynamicContainer.set_provider`` costs about 1.6 µs more than a dict
+store, once per root service and template, and for a container per plugin
+about 2 µs and nine tracked objects at every plugin's start.
 
-* ``root``: a ``DynamicContainer`` with one :class:`ServiceCell` per root ref
+* ``root``: one :class:`ServiceCell` per root ref
   (a ``List`` of them for a multiton ref), built on first use with the cells of
   the factory's root dependencies; a cell is its own provider.
 * ``contexts``: a cell per plugin-scoped factory with a ``create_root_context``,
@@ -12,15 +17,11 @@ the load (measured in ``docs/performance.md``):
   multiton), built once per backend and wired to the root providers and the
   root-context singleton. Building a ``Singleton`` costs about 7 µs and
   copying one per plugin far more, so plugins share these templates.
-* per plugin, a dict of providers by ref id (:data:`PluginProviders`), holding
-  ``core.pluginMetadata`` as an ``Object`` and, for each plugin-scoped ref that
-  plugin uses, the :class:`ServiceCell` the template made for it (a ``List`` of
-  them for a multiton). A cell is itself a provider that provides itself.
-  Root dependencies reach a plugin only through the root providers, so root
-  instances are shared by every plugin. A plain dict, not a ``DynamicContainer``:
-  nothing wires, traverses or resets a plugin's providers through a container
-  (overrides go to the providers themselves), and a ``DynamicContainer`` per
-  plugin cost about 2 µs and nine tracked objects at every plugin's start.
+* per plugin (:data:`PluginProviders`): ``core.pluginMetadata`` as an ``Object``
+  and, for each plugin-scoped ref that plugin uses, the :class:`ServiceCell` the
+  template made for it (a ``List`` of them for a multiton). A cell is itself a
+  provider that provides itself. Root dependencies reach a plugin only through
+  the root providers, so root instances are shared by every plugin.
 
 Providers return :class:`ServiceCell` objects; a cell runs its factory once.
 Overrides are ``provider.override(Object(value))``: on the root provider, on
@@ -43,14 +44,14 @@ from di_backend._refs import AnyServiceRef, Scope
 
 
 class _SkipWiringIntegrations(importlib.abc.MetaPathFinder):
-    """Refuses FastAPI, pydantic, Flask and fast_depends while dependency-injector loads.
+    """Refuses pydantic (and FastAPI, Flask, fast_depends) while dependency-injector loads.
 
-    ``dependency_injector.containers`` imports its ``wiring`` module, which
-    imports FastAPI (and Werkzeug, fast_depends) when they are installed, only to
-    recognise their markers, and ``providers`` imports pydantic for
-    ``Configuration.from_pydantic``; di_backend uses neither. With the
-    ``di_backend[fastapi]`` extra installed that cost every backend about 200 ms
-    at import. A package that is already imported is left alone.
+    ``dependency_injector.providers`` imports pydantic when it is installed, for
+    ``Configuration.from_pydantic``, and its ``containers`` module (which
+    di_backend does not load) imports the ``wiring`` module, which imports FastAPI,
+    Werkzeug and fast_depends only to recognise their markers; di_backend uses
+    none of them. With the ``di_backend[fastapi]`` extra installed that cost every
+    backend about 200 ms at import. A package that is already imported is left alone.
     """
 
     NAMES = frozenset({"fastapi", "fast_depends", "werkzeug", "flask", "pydantic"})
@@ -62,21 +63,22 @@ class _SkipWiringIntegrations(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(msg, name=fullname)
 
 
-def _load_dependency_injector() -> tuple[ModuleType, ModuleType]:
+def _load_dependency_injector() -> ModuleType:
     skip = _SkipWiringIntegrations()
     sys.meta_path.insert(0, skip)
     try:
-        from dependency_injector import containers as loaded_containers
         from dependency_injector import providers as loaded_providers
     finally:
         sys.meta_path.remove(skip)
-    return loaded_containers, loaded_providers
+    return loaded_providers
 
 
+# Only the providers: the containers module (and the wiring module it imports) is not
+# needed, since every group of providers is a plain dict (see the module docstring).
 if TYPE_CHECKING:
-    from dependency_injector import containers, providers
+    from dependency_injector import providers
 else:
-    containers, providers = _load_dependency_injector()
+    providers = _load_dependency_injector()
 
 
 __all__ = ["ServiceCell", "ServiceContainer"]
@@ -129,12 +131,24 @@ class ServiceCell(CellBase, providers.Provider[object]):
     plus an ``Object`` around it. Overriding works as for any provider.
     """
 
-    __slots__ = ("_binding", "_ctx", "_deps", "_plugin_id", "_state", "_value", "_waiters")
+    __slots__ = (
+        "_binding",
+        "_ctx",
+        "_deps",
+        "_plugin_id",
+        "_state",
+        "_teardowns",
+        "_value",
+        "_waiters",
+    )
 
-    def __init__(self, binding: Binding, ctx: object, /, *args: object) -> None:
+    def __init__(
+        self, binding: Binding, teardowns: Teardowns, ctx: object, /, *args: object
+    ) -> None:
         _provider_init(self)
         # the slots CellBase reads, filled here rather than in a method: one call less per cell
         self._binding = binding
+        self._teardowns = teardowns
         self._ctx = ctx
         self._plugin_id = cast("str", args[-1]) if binding.per_plugin else None
         self._deps = args
@@ -146,7 +160,7 @@ class ServiceCell(CellBase, providers.Provider[object]):
         return self
 
 
-# a template's recipe unpacks into ServiceCell's arguments: (binding, ctx, *root cells)
+# a template's recipe unpacks into ServiceCell's arguments: (binding, teardowns, ctx, *roots)
 _make_cell = cast("Callable[..., ServiceCell]", ServiceCell)
 PluginProviders: TypeAlias = "dict[str, Provider]"
 _Recipe: TypeAlias = "tuple[tuple[AnyServiceRef, ...], tuple[object, ...] | None]"
@@ -172,9 +186,11 @@ class ServiceContainer:
     def __init__(self, lookup: Callable[[AnyServiceRef], Sequence[ServiceFactory[object]]]) -> None:
         """Create the containers; ``lookup`` returns the factories serving a ref."""
         self._lookup = lookup
-        self._root = containers.DynamicContainer()
-        self._contexts = containers.DynamicContainer()
-        self._templates = containers.DynamicContainer()
+        # providers by ref id (root), by factory (contexts) and by ref id or "id[i]" for
+        # a multiton's factories (templates): plain dicts, as for a plugin's providers
+        self._root: dict[str, Provider] = {}
+        self._contexts: dict[str, Provider] = {}
+        self._templates: dict[str, Provider] = {}
         self._template_lists: dict[str, list[Provider]] = {}
         # per template: the plugin-scoped dependencies it receives at call time, and the
         # arguments before them when the cell can be built without calling it
@@ -186,7 +202,7 @@ class ServiceContainer:
 
     def __repr__(self) -> str:
         return (
-            f"<ServiceContainer(root={len(self._root.providers)}, "
+            f"<ServiceContainer(root={len(self._root)}, "
             f"templates={len(self._template_lists)}, plugins={len(self._plugins)})>"
         )
 
@@ -204,39 +220,38 @@ class ServiceContainer:
             self._overridden.append(provider)
 
     def _cell_provider(self, factory: ServiceFactory[object], *, context: bool) -> Provider:
-        binding = Binding(factory, self.teardowns, context=context)
+        binding = Binding.of(factory, context=context)
         roots = [self._root_provider(ref) for ref in binding.root_deps]
         if not binding.per_plugin:
             # A root cell is built at once, holding its dependencies' cells (or an
             # override's value): a cell is its own provider, so no Singleton (13 µs) is
             # needed. It still runs its factory only when first asked.
-            return ServiceCell(binding, None, *[root() for root in roots])
+            return ServiceCell(binding, self.teardowns, None, *[root() for root in roots])
         ctx = self._context_provider(factory) if factory._context is not None else None
-        template: Provider = providers.Factory(ServiceCell, binding, ctx, *roots)
+        template: Provider = providers.Factory(ServiceCell, binding, self.teardowns, ctx, *roots)
         cells = (ctx is None or type(ctx) is ServiceCell) and all(
             type(root) is ServiceCell for root in roots
         )
-        direct = (binding, ctx, *roots) if cells else None
+        direct = (binding, self.teardowns, ctx, *roots) if cells else None
         self._recipes[template] = (binding.plugin_deps, direct)
         return template
 
     def _context_provider(self, factory: ServiceFactory[object]) -> Provider:
         name = f"{factory._service._id}#context@{id(factory):x}"
-        existing = self._contexts.providers.get(name)
+        existing = self._contexts.get(name)
         if existing is not None:
             return existing
-        provider = self._cell_provider(factory, context=True)
-        self._contexts.set_provider(name, provider)
+        provider = self._contexts[name] = self._cell_provider(factory, context=True)
         return provider
 
     def _root_provider(self, ref: AnyServiceRef) -> Provider:
-        existing = self._root.providers.get(ref._id)
+        existing = self._root.get(ref._id)
         if existing is not None:
             return existing
         cells = [self._cell_provider(f, context=False) for f in self._lookup(ref)]
         provider = self._list(cells) if ref.multiton else cells[0]
         self._apply_override((ref._id, None), provider)
-        self._root.set_provider(ref._id, provider)
+        self._root[ref._id] = provider
         return provider
 
     def _templates_of(self, ref: AnyServiceRef) -> list[Provider]:
@@ -247,7 +262,7 @@ class ServiceContainer:
         for index, template in enumerate(templates):
             name = f"{ref._id}[{index}]" if ref.multiton else ref._id
             self._apply_override((name, None), template)
-            self._templates.set_provider(name, template)
+            self._templates[name] = template
         self._template_lists[ref._id] = templates
         return templates
 
@@ -292,7 +307,7 @@ class ServiceContainer:
         self, ref: AnyServiceRef, plugin_id: str, container: PluginProviders
     ) -> object:
         if ref._scope is Scope.ROOT:
-            provider = self._root.providers.get(ref._id) or self._root_provider(ref)
+            provider = self._root.get(ref._id) or self._root_provider(ref)
         else:
             provider = container.get(ref._id) or self._plugin_provider(ref, plugin_id, container)
         if type(provider) is ServiceCell and not self._overrides:
@@ -303,7 +318,7 @@ class ServiceContainer:
         """Call the provider of ``ref`` (built on first use): a cell, cells or a value."""
         if plugin_id is None:
             assert ref._scope is Scope.ROOT, f"{ref} is plugin scoped and needs a plugin id"
-            return (self._root.providers.get(ref._id) or self._root_provider(ref))()
+            return (self._root.get(ref._id) or self._root_provider(ref))()
         container = self._plugins.get(plugin_id) or self._plugin_container(plugin_id)
         return self._provide_in_plugin(ref, plugin_id, container)
 
@@ -334,7 +349,7 @@ class ServiceContainer:
     def peek(self, ref: AnyServiceRef, plugin_id: str | None) -> object | None:
         """Return the instance of ``ref`` if it was already created, else ``None``."""
         if ref._scope is Scope.ROOT:
-            provider = self._root.providers.get(ref._id)
+            provider = self._root.get(ref._id)
         else:
             container = self._plugins.get(plugin_id or "")
             provider = None if container is None else container.get(ref._id)
@@ -364,9 +379,9 @@ class ServiceContainer:
         self._overrides.clear()
         # Root and context cells hold their instances: drop every provider built so
         # far (and the templates wired to them); the next use builds them afresh.
-        self._root = containers.DynamicContainer()
-        self._contexts = containers.DynamicContainer()
-        self._templates = containers.DynamicContainer()
+        self._root.clear()
+        self._contexts.clear()
+        self._templates.clear()
         self._template_lists.clear()
         self._recipes.clear()
         self._plugins.clear()

@@ -33,7 +33,15 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         initialization: ``"always"`` or ``"lazy"``.
     """
 
-    __slots__ = ("_call", "_context", "_deps", "_service", "initialization")
+    __slots__ = (
+        "_call",
+        "_call_binding",
+        "_context",
+        "_context_binding",
+        "_deps",
+        "_service",
+        "initialization",
+    )
 
     def __init__(
         self,
@@ -41,19 +49,26 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         call: CallSpec,
         context: CallSpec | None,
         initialization: Initialization,
+        deps: tuple[AnyServiceRef, ...] | None = None,
     ) -> None:
         self._service: AnyServiceRef = service
         self._call = call
         self._context = context
         self.initialization: Initialization = initialization
-        refs: dict[str, AnyServiceRef] = {}
-        for spec in (context, call):
-            if spec is not None:
-                for dep in spec.deps:
-                    if not isinstance(dep.ref, ExtensionPoint):
-                        refs.setdefault(dep.ref.id, dep.ref)
-        # read on every wiring check and graph build: worked out once
-        self._deps: tuple[AnyServiceRef, ...] = tuple(refs.values())
+        if deps is None:
+            refs: dict[str, AnyServiceRef] = {}
+            for spec in (context, call):
+                if spec is not None:
+                    for dep in spec.deps:
+                        if not isinstance(dep.ref, ExtensionPoint):
+                            refs.setdefault(dep.ref.id, dep.ref)
+            deps = tuple(refs.values())
+        # read on every wiring check and graph build: worked out once (or given by
+        # create_service_factory, which reads them while checking the scopes)
+        self._deps: tuple[AnyServiceRef, ...] = deps
+        # the container's view of the factory (``_cells.Binding``), made on first use
+        self._call_binding: object = None
+        self._context_binding: object = None
 
     @property
     def service(self) -> ServiceRef[T_co] | MultitonServiceRef[T_co]:
@@ -105,6 +120,26 @@ def _check_scopes(service: AnyServiceRef, spec: CallSpec, *, context: bool) -> N
                 "factory and receives root scoped services only"
             )
             raise InvalidDependencyError(msg)
+
+
+def _checked_deps(service: AnyServiceRef, spec: CallSpec) -> tuple[AnyServiceRef, ...]:
+    """The refs ``spec`` injects, without duplicates, after :func:`_check_scopes`'s rules.
+
+    One pass for the usual factory (no root context); a dependency that breaks a
+    rule is left to :func:`_check_scopes`, which raises with the message.
+    """
+    refs: dict[str, AnyServiceRef] = {}
+    root_service = service._scope is Scope.ROOT
+    for dep in spec.deps:
+        dep_ref = dep.ref
+        if isinstance(dep_ref, ExtensionPoint) or (
+            root_service and dep_ref._scope is not Scope.ROOT
+        ):
+            _check_scopes(service, spec, context=False)
+            raise AssertionError  # pragma: no cover - _check_scopes raised
+        if dep_ref._id not in refs:
+            refs[dep_ref._id] = dep_ref
+    return tuple(refs.values())
 
 
 @overload
@@ -201,6 +236,11 @@ def create_service_factory(
         )
         raise InvalidFeatureError(msg)
     ref: AnyServiceRef = service
+    if create_root_context is None:
+        call = read_dependencies(factory, what=lambda: f"service factory for '{service.id}'")
+        if initialization is None:
+            initialization = "always" if ref._scope is Scope.ROOT else "lazy"
+        return ServiceFactory(service, call, None, initialization, _checked_deps(ref, call))
     context: CallSpec | None = None
     if create_root_context is not None:
         context = read_dependencies(

@@ -45,8 +45,13 @@ class ServiceRegistry:
     def __init__(self, defaults: Iterable[AnyFactory]) -> None:
         """Install the backend's default factories (duplicates are an error)."""
         self._defaults: dict[str, list[AnyFactory]] = {}
+        # Every id any factory given so far consumes: while no factory consumes the id a
+        # new factory serves, the new one cannot close a cycle (see _forget_answers).
+        self._consumed: set[str] = set()
+        self._acyclic = True  # the empty graph; kept by _note_edges while it can be
         seen: list[str] = []
         for factory in defaults:
+            self._note_edges(factory)
             check_not_plugin_metadata(factory)
             entry = self._defaults.setdefault(factory._service._id, [])
             if entry and not factory._service.multiton:
@@ -63,7 +68,6 @@ class ServiceRegistry:
         # answers of is_available / _missing_below; cleared whenever a factory is added
         self._available: dict[str, bool] = {}
         self._all: list[AnyFactory] | None = None
-        self._acyclic = False
         self._complete: bool | None = None  # see _installed_deps_complete
         # dependency-injector (and the optional integrations its wiring module imports)
         # loads here, when the first backend is created, not on `import di_backend`.
@@ -113,11 +117,26 @@ class ServiceRegistry:
         self._forget_answers(factory)
         return True
 
+    def _note_edges(self, added: AnyFactory) -> None:
+        """Record ``added``'s dependencies; forget "acyclic" if it may close a cycle.
+
+        A new cycle has to pass through the new factory and so reach it through some
+        factory consuming its id. When none of the factories given so far (replaced
+        ones included, which only errs towards a full check) consumes that id, the
+        graph stays as acyclic as it was: factories given dependencies first, as most
+        backends list them, need no full check.
+        """
+        deps = added._deps
+        if deps:
+            consumed = self._consumed
+            consumed.update([d._id for d in deps])
+            if added._service._id in consumed:
+                self._acyclic = False
+
     def _forget_answers(self, added: AnyFactory) -> None:
         self._all = None
         self._complete = None
-        if added.deps:  # a factory with no dependencies cannot close a cycle
-            self._acyclic = False
+        self._note_edges(added)
         self._available.clear()
         self._missing_cache.clear()
 
@@ -250,7 +269,7 @@ class ServiceRegistry:
     def check_for_circular_deps(self) -> None:
         """Raise :class:`CircularDependencyError` listing every cycle among the factories."""
         if self._acyclic:
-            return  # nothing was added since the last check
+            return  # checked, and nothing added since can have closed a cycle
         consumes: dict[str, set[str]] = {}
         for factory in self.all_factories():
             consumes.setdefault(factory._service._id, set()).update(d._id for d in factory._deps)

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 from core_support import plugin
-from dependency_injector import containers, providers
+from dependency_injector import providers
 
 from di_backend import (
     Backend,
@@ -79,13 +79,13 @@ class TestContainers:
     async def test_root_services_live_in_the_root_container(
         self, make_backend: MakeBackend
     ) -> None:
-        """Root refs are providers of one shared root DynamicContainer."""
+        """Root refs are dependency-injector providers in one shared table of root providers."""
         ref: ServiceRef[str] = create_service_ref(id="c.root", scope="root")
         backend = make_backend(create_service_factory(ref, recording([], "root")))
         await backend.start()
         root = container_of(backend)._root
-        assert isinstance(root, containers.DynamicContainer)
-        assert {"c.root", "core.rootLogger", "core.rootLifecycle"} <= set(root.providers)
+        assert {"c.root", "core.rootLogger", "core.rootLifecycle"} <= set(root)
+        assert all(providers.is_provider(provider) for provider in root.values())
 
     async def test_plugin_metadata_is_provided_per_plugin(self, make_backend: MakeBackend) -> None:
         """Each plugin container provides its own core.pluginMetadata."""
@@ -165,7 +165,7 @@ class TestOverrides:
         other = make_backend(factory, consumer("b", ref, other_seen))
         await other.start()
         await backend.start()
-        provider = container._root.providers["c.o.reset"]
+        provider = container._root["c.o.reset"]
         assert overridden(provider)
         await backend.stop()
         assert seen == {"a": "fake"}

@@ -33,8 +33,8 @@ def traversed(container: containers.DynamicContainer, *kinds: type[object]) -> l
 def make_cell() -> ServiceCell:
     """A root-scoped cell for a factory without dependencies."""
     ref: ServiceRef[str] = create_service_ref(id="layout.svc", scope="root")
-    binding = Binding(create_service_factory(ref, lambda: "made"), Teardowns(), context=False)
-    return ServiceCell(binding, None)
+    binding = Binding.of(create_service_factory(ref, lambda: "made"), context=False)
+    return ServiceCell(binding, Teardowns(), None)
 
 
 class TestServiceCell:
@@ -105,7 +105,8 @@ async def test_concurrent_first_calls_share_one_run(calls: int) -> None:
         await asyncio.sleep(0)
         return object()
 
-    cell = ServiceCell(Binding(create_service_factory(ref, slow), Teardowns(), context=False), None)
+    binding = Binding.of(create_service_factory(ref, slow), context=False)
+    cell = ServiceCell(binding, Teardowns(), None)
     values = await asyncio.gather(*(cell.get() for _ in range(calls)))
     assert runs == [1]
     assert all(value is values[0] for value in values)
@@ -181,3 +182,33 @@ async def test_an_override_makes_plugin_cells_through_their_templates() -> None:
     finally:
         container.reset_overrides()
     assert await container.get(second, "b") == "root+first"
+
+
+async def test_backends_sharing_a_factory_share_its_binding_but_not_its_teardowns() -> None:
+    """Two backends built from one generator factory reuse its binding, each closing its own."""
+    ref: ServiceRef[str] = create_service_ref(id="layout.shared", scope="root")
+    closed: list[str] = []
+    made = iter(["first", "second"])
+
+    def generator() -> Iterator[str]:
+        value = next(made)
+        yield value
+        closed.append(value)
+
+    factory = create_service_factory(ref, generator)
+    first = create_specialized_backend(default_service_factories=[factory])
+    second = create_specialized_backend(default_service_factories=[factory])
+    await first.start()
+    await second.start()
+    try:
+        binding = factory._call_binding
+        assert binding is Binding.of(factory, context=False)
+        for backend in (first, second):
+            cell = backend._initializer.registry.container._root[ref.id]
+            assert type(cell) is ServiceCell
+            assert cell._binding is binding
+        await first.stop()
+        assert closed == ["first"]
+    finally:
+        await second.stop()
+    assert closed == ["first", "second"]

@@ -182,3 +182,85 @@ def test_collecting_the_factories_agrees_with_the_long_way(
         except ConflictError:
             continue  # a second singleton factory: refused, as it should be
     assert registry._collect_factories() == _collected_the_long_way(registry)
+
+
+def _has_cycle_the_long_way(registry: ServiceRegistry) -> bool:
+    """Whether the installed factories form a cycle, by a full search of their graph."""
+    from di_backend._graph import DependencyGraph
+
+    graph = DependencyGraph.from_iterable(
+        (f.service.id, [d.id for d in f.deps], [f.service.id])
+        for f in _collected_the_long_way(registry)
+    )
+    return bool(list(graph.detect_circular_dependencies()))
+
+
+# plugin-scoped, so that any of them may depend on any other
+_CYCLE_REFS: list[ServiceRef[object] | MultitonServiceRef[object]] = [
+    *[create_service_ref(id=f"shortcut.cycle{index}", scope="plugin") for index in range(4)],
+    *[
+        create_service_ref(id=f"shortcut.cycles{index}", scope="plugin", multiton=True)
+        for index in range(2)
+    ],
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["default", "added", "loaded", "check"]),
+            st.integers(0, 5),  # 0-3: singleton refs, 4-5: multiton refs
+            st.lists(st.integers(0, 5), max_size=3, unique=True),
+        ),
+        max_size=12,
+    )
+)
+def test_the_cycle_shortcut_agrees_with_a_full_search(
+    steps: list[tuple[str, int, list[int]]],
+) -> None:
+    """The cycle check raises exactly when a full search of the installed graph finds a cycle."""
+    from di_backend.errors import CircularDependencyError
+
+    refs = _CYCLE_REFS
+    by_arity: list[Callable[..., object]] = [_none, _one, _two, _three]
+
+    def factory(index: int, deps: list[int]) -> ServiceFactory[object]:
+        template = by_arity[len(deps)]
+        assert isinstance(template, types.FunctionType)
+        func = types.FunctionType(
+            template.__code__,
+            template.__globals__,
+            template.__name__,
+            tuple(inject(refs[dep]) for dep in deps),
+        )
+        return create_service_factory(refs[index], func)
+
+    defaults: list[ServiceFactory[object]] = []
+    for table, index, deps in steps:
+        if table == "default" and (
+            index >= 4 or all(f.service is not refs[index] for f in defaults)
+        ):
+            defaults.append(factory(index, deps))
+    registry = ServiceRegistry(defaults)
+
+    def agrees() -> None:
+        cyclic = _has_cycle_the_long_way(registry)
+        try:
+            registry.check_for_circular_deps()
+        except CircularDependencyError:
+            assert cyclic
+        else:
+            assert not cyclic
+
+    for table, index, deps in steps:
+        try:
+            if table == "added":
+                registry.add(factory(index, deps))
+            elif table == "loaded":
+                registry.add_from_loader(factory(index, deps), "loader")
+            elif table == "check":
+                agrees()
+        except ConflictError:
+            continue  # a second singleton factory: refused, as it should be
+    agrees()
