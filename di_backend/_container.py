@@ -221,11 +221,18 @@ class ServiceContainer:
 
     def _cell_provider(self, factory: ServiceFactory[object], *, context: bool) -> Provider:
         binding = Binding.of(factory, context=context)
-        roots = [self._root_provider(ref) for ref in binding.root_deps]
+        built = self._root
+        roots = [built.get(ref._id) or self._root_provider(ref) for ref in binding.root_deps]
         if not binding.per_plugin:
             # A root cell is built at once, holding its dependencies' cells (or an
             # override's value): a cell is its own provider, so no Singleton (13 µs) is
             # needed. It still runs its factory only when first asked.
+            if not self._overrides:
+                for root in roots:
+                    if type(root) is not ServiceCell:
+                        break
+                else:  # every dependency is a cell, which provides itself: skip the calls
+                    return ServiceCell(binding, self.teardowns, None, *roots)
             return ServiceCell(binding, self.teardowns, None, *[root() for root in roots])
         ctx = self._context_provider(factory) if factory._context is not None else None
         template: Provider = providers.Factory(ServiceCell, binding, self.teardowns, ctx, *roots)
@@ -318,7 +325,10 @@ class ServiceContainer:
         """Call the provider of ``ref`` (built on first use): a cell, cells or a value."""
         if plugin_id is None:
             assert ref._scope is Scope.ROOT, f"{ref} is plugin scoped and needs a plugin id"
-            return (self._root.get(ref._id) or self._root_provider(ref))()
+            provider = self._root.get(ref._id) or self._root_provider(ref)
+            if type(provider) is ServiceCell and not self._overrides:
+                return provider  # a cell provides itself unless overridden: skip the call
+            return provider()
         container = self._plugins.get(plugin_id) or self._plugin_container(plugin_id)
         return self._provide_in_plugin(ref, plugin_id, container)
 

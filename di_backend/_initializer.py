@@ -205,13 +205,19 @@ class BackendInitializer:
         if not _is_root_controller(root_lifecycle):
             msg = "Unexpected root lifecycle service implementation"
             raise TypeError(msg)
-        problems = registry.missing_for(
-            [
-                f._service
-                for f in registry.all_factories()
-                if f._service._scope is Scope.ROOT and f.initialization == "always"
-            ],
-            "root",
+        # Every ref asked for here has an installed factory: when every installed
+        # factory's dependencies are installed too, missing_for would find nothing.
+        problems = (
+            []
+            if registry.installed_deps_complete()
+            else registry.missing_for(
+                [
+                    f._service
+                    for f in registry.all_factories()
+                    if f._service._scope is Scope.ROOT and f.initialization == "always"
+                ],
+                "root",
+            )
         )
         if problems:
             raise MissingDependencyError("\n".join(problems))

@@ -50,12 +50,18 @@ class ServiceRegistry:
         self._consumed: set[str] = set()
         self._acyclic = True  # the empty graph; kept by _note_edges while it can be
         seen: list[str] = []
+        table = self._defaults
         for factory in defaults:
             self._note_edges(factory)
-            check_not_plugin_metadata(factory)
-            entry = self._defaults.setdefault(factory._service._id, [])
-            if entry and not factory._service.multiton:
-                seen.append(factory._service._id)
+            service_id = factory._service._id
+            if service_id == PLUGIN_METADATA_ID:
+                check_not_plugin_metadata(factory)  # raises
+            entry = table.get(service_id)
+            if entry is None:
+                table[service_id] = [factory]
+                continue
+            if not factory._service.multiton:
+                seen.append(service_id)
             entry.append(factory)
         if seen:
             msg = f"Duplicate service implementations provided for {', '.join(dict.fromkeys(seen))}"
@@ -68,7 +74,7 @@ class ServiceRegistry:
         # answers of is_available / _missing_below; cleared whenever a factory is added
         self._available: dict[str, bool] = {}
         self._all: list[AnyFactory] | None = None
-        self._complete: bool | None = None  # see _installed_deps_complete
+        self._complete: bool | None = None  # see installed_deps_complete
         # dependency-injector (and the optional integrations its wiring module imports)
         # loads here, when the first backend is created, not on `import di_backend`.
         from di_backend._container import ServiceContainer
@@ -147,24 +153,36 @@ class ServiceRegistry:
     # -- looking up ------------------------------------------------------------
 
     def _provided(self, service_id: str, multiton: bool) -> list[AnyFactory]:
+        """The installed factories of ``service_id``, in Backstage's precedence.
+
+        For a singleton this may be a table's own one-factory entry (nothing appends
+        to it: a second factory for a singleton ref is refused), so callers treat the
+        list as read-only.
+        """
         added = self._added.get(service_id)
         if multiton:  # Backstage's order: the defaults, then added, then from loaders
             loaded = [f for f, _ in self._loaded.get(service_id, [])]
             return [*self._defaults.get(service_id, []), *(added or []), *loaded]
-        # A singleton: the last added, else the last from loaders, else the last default.
+        # A singleton: the last added, else the last from loaders, else the last default
+        # (only refs of one id that disagree on multiton can leave more than one).
         if added:
-            return added[-1:]
+            return added if len(added) == 1 else added[-1:]
         from_loaders = self._loaded.get(service_id)
         if from_loaders:
             return [from_loaders[-1][0]]
-        return self._defaults.get(service_id, [])[-1:]
+        default = self._defaults.get(service_id)
+        if default is None:
+            return []
+        return default if len(default) == 1 else default[-1:]
 
     def _has_factory(self, service_id: str) -> bool:
-        """Whether :meth:`_provided` would return anything, without building its list."""
-        return bool(
-            self._added.get(service_id)
-            or self._loaded.get(service_id)
-            or self._defaults.get(service_id)
+        """Whether :meth:`_provided` would return anything, without building its list.
+
+        A table's entry is never empty: it is made by the add that fills it, and
+        nothing removes factories.
+        """
+        return (
+            service_id in self._added or service_id in self._loaded or service_id in self._defaults
         )
 
     def _default_factory_of(self, ref: AnyServiceRef) -> AnyFactory | None:
@@ -237,8 +255,11 @@ class ServiceRegistry:
         return self._all
 
     def _collect_factories(self) -> list[AnyFactory]:
-        ids = dict.fromkeys([*self._defaults, *self._loaded, *self._added])
         defaults, added, loaded = self._defaults, self._added, self._loaded
+        if not added and not loaded:
+            # only defaults: a singleton's entry holds its one factory, a multiton's all
+            return [factory for entry in defaults.values() for factory in entry]
+        ids = dict.fromkeys([*defaults, *loaded, *added])
         result: list[AnyFactory] = []
         for service_id in ids:
             # the usual case first: one factory, in one of the three tables
@@ -314,19 +335,29 @@ class ServiceRegistry:
         self._missing_cache[ref._id] = result
         return result
 
-    def _installed_deps_complete(self) -> bool:
+    def installed_deps_complete(self) -> bool:
         """Whether every dependency of every installed factory has an installed factory.
 
         Then nothing below an installed service is missing, and :meth:`missing_for`
         needs no walk down its dependencies (one linear pass instead).
         """
         if self._complete is None:
-            self._complete = all(
-                d._id == PLUGIN_METADATA_ID or self._has_factory(d._id)
-                for factory in self.all_factories()
-                for d in factory._deps
-            )
+            self._complete = self._deps_installed()
         return self._complete
+
+    def _deps_installed(self) -> bool:
+        defaults, added, loaded = self._defaults, self._added, self._loaded
+        for factory in self.all_factories():
+            for dep in factory._deps:
+                service_id = dep._id
+                if (
+                    service_id not in defaults
+                    and service_id not in added
+                    and service_id not in loaded
+                    and service_id != PLUGIN_METADATA_ID
+                ):
+                    return False  # see _has_factory: an entry is never empty
+        return True
 
     def all_installed(self, deps: Iterable[Dependency]) -> bool:
         """Whether nothing can be missing for ``deps``: a shortcut of :meth:`missing_for`.
@@ -336,7 +367,7 @@ class ServiceRegistry:
         nothing and no ref is unavailable. Anything else (an extension point, a ref
         served only by a default factory loader) answers ``False``: ask the long way.
         """
-        if not self._installed_deps_complete():
+        if not self.installed_deps_complete():
             return False
         for dep in deps:
             ref = dep.ref
@@ -351,7 +382,7 @@ class ServiceRegistry:
         chain: each service above it failed because creating its dependency did.
         """
         messages: list[str] = []
-        complete = self._installed_deps_complete()
+        complete = self.installed_deps_complete()
         for ref in refs:
             if not self.is_available(ref):
                 continue
