@@ -255,9 +255,13 @@ class ServiceContainer:
         existing = self._root.get(ref._id)
         if existing is not None:
             return existing
-        cells = [self._cell_provider(f, context=False) for f in self._lookup(ref)]
-        provider = self._list(cells) if ref.multiton else cells[0]
-        self._apply_override((ref._id, None), provider)
+        factories = self._lookup(ref)
+        if ref.multiton:
+            provider = self._list([self._cell_provider(f, context=False) for f in factories])
+        else:
+            provider = self._cell_provider(factories[0], context=False)
+        if self._overrides:
+            self._apply_override((ref._id, None), provider)
         self._root[ref._id] = provider
         return provider
 

@@ -84,6 +84,8 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
         return f"ServiceFactory({self.service}, {self._call.description})"
 
 
+_SERVICE_REF_TYPES = (ServiceRef, MultitonServiceRef)  # a tuple: `A | B` is built at every call
+
 # Plugin-scoped core services and the root service a root factory can use instead.
 _ROOT_COUNTERPARTS = {
     "core.logger": "core.rootLogger",
@@ -220,7 +222,7 @@ def create_service_factory(
             service depends on a plugin-scoped one.
     """
     checked: object = service  # callers without a type checker may pass anything
-    if not isinstance(checked, ServiceRef | MultitonServiceRef):
+    if not isinstance(checked, _SERVICE_REF_TYPES):
         msg = f"create_service_factory expects a service ref, got {service!r}"
         raise InvalidFeatureError(msg)
     if initialization not in (None, "always", "lazy"):

@@ -70,6 +70,9 @@ class Injected:
         return f"Injected(ref={self.ref!r})"
 
 
+_REF_TYPES = (_BaseServiceRef, ExtensionPoint)  # a tuple: `A | B` is built at every call
+
+
 @overload
 def inject(ref: MultitonServiceRef[T]) -> list[T]: ...
 @overload
@@ -92,7 +95,7 @@ def inject(ref: ServiceRef[T] | MultitonServiceRef[T] | ExtensionPoint[T]) -> T 
         TypeError: ``ref`` is not a ref.
     """
     checked: object = ref  # callers without a type checker may pass anything
-    if not isinstance(checked, _BaseServiceRef | ExtensionPoint):
+    if not isinstance(checked, _REF_TYPES):
         msg = f"inject() expects a service ref or an extension point, got {ref!r}"
         raise TypeError(msg)
     # The marker stands in for the value until the container calls the function;

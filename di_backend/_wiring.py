@@ -122,7 +122,7 @@ async def collect_features(
             _add_factory(registry, feature, loader)  # pyright: ignore[reportUnknownArgumentType]
         elif isinstance(feature, BackendFeatureLoader):
             loaders.append(feature)
-        elif isinstance(feature, BackendPlugin | BackendModule):
+        elif isinstance(feature, (BackendPlugin, BackendModule)):
             registrations.append(feature)
         else:
             msg = f"Invalid backend feature {feature!r}"
