@@ -261,16 +261,31 @@ def w2_paired(reps: int) -> dict[str, list[float]]:
     return times
 
 
-def median_ms(fn: Callable[[], Awaitable[None]], reps: int) -> float:
-    """Median wall time in ms over ``reps`` runs (after one warm-up), GC on."""
-    asyncio.run(fn())
-    times = []
+def paired_ms(
+    ours: Callable[[], Awaitable[None]], floor: Callable[[], Awaitable[None]], reps: int
+) -> tuple[float, float, float]:
+    """Median ms of each and the median of the per-pair ratios, runs interleaved, GC on.
+
+    Each repetition runs ``ours`` and then ``floor`` (after one warm-up of each), so
+    both see the same host speed; the ratio of every pair is taken before the median,
+    which keeps the drift of a shared host out of the ratio.
+    """
+    asyncio.run(ours())
+    asyncio.run(floor())
+    pairs: list[tuple[float, float]] = []
     for _ in range(reps):
-        gc.collect()
-        start = time.perf_counter()
-        asyncio.run(fn())
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        timed: list[float] = []
+        for fn in (ours, floor):
+            gc.collect()
+            start = time.perf_counter()
+            asyncio.run(fn())
+            timed.append((time.perf_counter() - start) * 1000)
+        pairs.append((timed[0], timed[1]))
+    return (
+        statistics.median(a for a, _ in pairs),
+        statistics.median(b for _, b in pairs),
+        statistics.median(a / b for a, b in pairs),
+    )
 
 
 def peak_mib(fn: Callable[[], Awaitable[None]]) -> float:
@@ -286,7 +301,10 @@ def peak_mib(fn: Callable[[], Awaitable[None]]) -> float:
 def start_up(sizes: list[int], reps: int) -> None:
     """S(N): build, start and stop backends of N plugins against the plain floor."""
     shape = make_shape()
-    print(f"di_backend start-up benchmark ({reps} repetitions, median)\n")
+    print(
+        f"di_backend start-up benchmark ({reps} repetitions, each di_backend then plain; "
+        "medians, and the median of the per-pair ratios)\n"
+    )
     print(
         "| N plugins | features | di_backend ms | plain ms | ratio | µs/feature "
         "| µs/plugin service | peak MiB |"
@@ -294,13 +312,14 @@ def start_up(sizes: list[int], reps: int) -> None:
     print("|---|---|---|---|---|---|---|---|")
     per_feature: dict[int, float] = {}
     for n in sizes:
-        ours = median_ms(lambda n=n: run_di_backend(n, shape), reps)
-        plain = median_ms(lambda n=n: run_plain(n, shape), reps)
+        ours, plain, ratio = paired_ms(
+            lambda n=n: run_di_backend(n, shape), lambda n=n: run_plain(n, shape), reps
+        )
         features = n * 4 + ROOTS + PER_PLUGIN + 1
         per_feature[n] = ours * 1000 / features
         peak = peak_mib(lambda n=n: run_di_backend(n, shape))
         print(
-            f"| {n} | {features} | {ours:.2f} | {plain:.2f} | {ours / plain:.1f}x | "
+            f"| {n} | {features} | {ours:.2f} | {plain:.2f} | {ratio:.1f}x | "
             f"{per_feature[n]:.1f} | {ours * 1000 / (n * PER_PLUGIN):.1f} | {peak:.1f} |"
         )
     big, small = max(sizes), min(sizes)
@@ -323,7 +342,7 @@ def main() -> None:
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
     if not args.w2:
-        start_up(sizes, 3 if args.quick or max(sizes) > 1000 else 7)
+        start_up(sizes, 3 if args.quick or max(sizes) > 1000 else 15)
     w2_reps = 10 if args.quick else 40
     times = w2_paired(w2_reps)
     print(

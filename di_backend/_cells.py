@@ -241,8 +241,10 @@ class CellBase:
                 result = binding.call.func(**kwargs)
             if type(result) is types.CoroutineType:
                 value = await cast("types.CoroutineType[object, object, object]", result)
-            else:
+            elif type(result) in _GENERATORS or inspect.isawaitable(result):
                 value = await self._finish(result)
+            else:
+                value = result  # a sync factory's value: no _finish coroutine for it
         except Exception as err:
             error = self._fail(err)
             if error is err:
@@ -339,3 +341,4 @@ class CellBase:
 
 
 _MISSING: Final = object()
+_GENERATORS: Final = (types.GeneratorType, types.AsyncGeneratorType)

@@ -12,8 +12,6 @@ concurrent start ends, whether it succeeded or not.
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator
-from contextlib import contextmanager
 
 __all__ = ["fewer_collections"]
 
@@ -27,18 +25,24 @@ class _Pause:
     saved: tuple[int, ...] = ()
 
 
-@contextmanager
-def fewer_collections() -> Generator[None]:
-    """Raise the collector's young-generation threshold for the duration of the block."""
-    if _Pause.depth == 0:
-        _Pause.saved = gc.get_threshold()
-        young = _Pause.saved[0]
-        if 0 < young < _START_THRESHOLD:  # 0 means collection is off: leave it so
-            gc.set_threshold(_START_THRESHOLD, *_Pause.saved[1:])
-    _Pause.depth += 1
-    try:
-        yield
-    finally:
+class fewer_collections:
+    """Raise the collector's young-generation threshold for the duration of the block.
+
+    A class rather than a ``@contextmanager`` generator: one is entered per start,
+    and this costs a fraction of the generator's enter and exit.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        if _Pause.depth == 0:
+            _Pause.saved = gc.get_threshold()
+            young = _Pause.saved[0]
+            if 0 < young < _START_THRESHOLD:  # 0 means collection is off: leave it so
+                gc.set_threshold(_START_THRESHOLD, *_Pause.saved[1:])
+        _Pause.depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
         _Pause.depth -= 1
         if _Pause.depth == 0:
             gc.set_threshold(*_Pause.saved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,10 +63,11 @@ class _StartTracker:
         self.send = send
         self.started = False
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # the inner send's awaitable, returned rather than awaited: no coroutine per message
         if message["type"] in _STARTS:
             self.started = True
-        await self.send(message)
+        return self.send(message)
 
 
 _STARTS = frozenset(("http.response.start", "websocket.accept"))
