@@ -118,7 +118,7 @@ class DefaultHttpRouter:
         self._apps: list[ASGIApp] = []
         self._own_404: list[ASGIApp] = []  # apps that answer unmatched paths as we would
         self._logger = logger
-        self._app = ErrorHandlerMiddleware(self._dispatch, logger=logger)
+        self._app = ErrorHandlerMiddleware(self.mounted, logger=logger)
 
     @property
     def base_path(self) -> str:
@@ -170,15 +170,13 @@ class DefaultHttpRouter:
     async def mounted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a request the root router hands on, inside the root router's error handler.
 
-        The same answers as :meth:`__call__`; errors are logged with this router's logger
-        (:data:`ERROR_LOGGER`) by that one handler instead of a second one here.
+        The same answers as :meth:`__call__`, whose own error handler wraps this very
+        method; errors are logged with this router's logger (:data:`ERROR_LOGGER`) by
+        whichever handler is outside, so a mounted router needs no second one.
         """
-        scope[ERROR_LOGGER] = self._logger
-        await self._dispatch(scope, receive, send)
-
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Every request passes here: the steps are inlined, since on a busy server each
         # call costs more than in a tight loop (the code is rarely in the CPU's caches).
+        scope[ERROR_LOGGER] = self._logger
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             return
