@@ -261,7 +261,7 @@ def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
     if remember:
         read = _READ.get(code)
         if read is not None and len(read[0]) == len(defaults):
-            for default, ref in zip(defaults, read[0], strict=True):
+            for default, ref in zip(defaults, read[0], strict=False):  # lengths checked above
                 if type(default) is not Injected or default.ref is not ref:
                     break
             else:
@@ -281,7 +281,7 @@ def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
     if remember and defaults:
         if len(_READ) >= _READ_MAX:
             _READ.clear()
-        _READ[code] = (tuple(dep.ref for dep in found), found)
+        _READ[code] = (tuple([dep.ref for dep in found]), found)
     return CallSpec(func, found, False)
 
 
