@@ -88,13 +88,10 @@ class DefaultAuthService:
         if not token:
             msg = "Illegal token: the token is empty"
             raise AuthenticationError(msg)
-        key = (token, allow_limited_access)
-        cached = self._verified.get(key)
+        cached = self.verified_credentials(token, allow_limited_access=allow_limited_access)
         if cached is not None:
-            if time.time() < cached[1]:  # the expiry as a timestamp: no datetime per request
-                self._verified.move_to_end(key)
-                return cached[0]
-            del self._verified[key]
+            return cached
+        key = (token, allow_limited_access)
         try:
             credentials = await self._authenticate(token, allow_limited_access)
         except (AuthenticationError, NotAllowedError) as error:
@@ -105,6 +102,24 @@ class DefaultAuthService:
             if len(self._verified) > _VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)
         return credentials
+
+    def verified_credentials(
+        self, token: str, *, allow_limited_access: bool = False
+    ) -> BackstageCredentials[BackstagePrincipal] | None:
+        """What :meth:`authenticate` returns for a token it verified and that has not expired.
+
+        ``None`` when the token has to be verified (never verified, refused, or expired);
+        synchronous, so that a request can skip the coroutine of ``authenticate``.
+        """
+        key = (token, allow_limited_access)
+        cached = self._verified.get(key)
+        if cached is None:
+            return None
+        if time.time() < cached[1]:  # the expiry as a timestamp: no datetime per request
+            self._verified.move_to_end(key)
+            return cached[0]
+        del self._verified[key]
+        return None
 
     def _log_refusal(self, error: Exception) -> None:
         if self._logger is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from di_backend._http_credentials import CredentialsCheck
+from di_backend.http._auth import DefaultAuthService
 from di_backend.http._errors import HttpError
 from di_backend.services._credentials import (
     BackstageCredentials,
@@ -61,18 +63,36 @@ class DefaultHttpAuthService(CredentialsCheck):
     def __init__(self, auth: AuthService) -> None:
         """Verify tokens with the plugin's ``auth`` service."""
         self._auth = auth
+        # The default auth service's tokens verified earlier, read without a coroutine
+        # (exactly that class: a subclass may authenticate differently).
+        self._verified: Callable[..., BackstageCredentials[BackstagePrincipal] | None] | None = (
+            auth.verified_credentials if type(auth) is DefaultAuthService else None
+        )
 
     def _known(
         self, request: HTTPConnection, *, allow_limited_access: bool
     ) -> BackstageCredentials[BackstagePrincipal] | None:
-        state: dict[str, Any] | None = request.scope.get("state")
+        # What _lookup would return, when it needs no coroutine: the credentials this
+        # request already has, or those of a bearer token the auth service verified
+        # earlier (the barrier's usual case). None: ask _lookup.
+        scope = request.scope
+        state: dict[str, Any] | None = scope.get("state")
         if state is None:
             return None
+        raw = _authorization(scope)
         memo: tuple[bytes | None, str | None] | None = state.get(_TOKEN_KEY)
-        if memo is None or memo[1] is None or memo[0] is not _authorization(request.scope):
-            return None  # not seen yet, no bearer token, or the header changed since
-        cache: dict[tuple[str, bool], _Cached] = state[_CACHE_KEY]
-        cached = cache.get((memo[1], allow_limited_access))
+        if memo is None or memo[0] is not raw:  # not seen yet, or the header changed since
+            memo = state[_TOKEN_KEY] = (raw, None if raw is None else _bearer(raw))
+        token = memo[1]
+        if token is None:
+            return None  # no bearer token: none credentials or the cookie, the long way
+        cache: dict[tuple[str, bool], _Cached] | None = state.get(_CACHE_KEY)
+        key = (token, allow_limited_access)
+        cached = None if cache is None else cache.get(key)
+        if cached is None and self._verified is not None:
+            cached = self._verified(token, allow_limited_access=allow_limited_access)
+            if cached is not None:
+                state.setdefault(_CACHE_KEY, {})[key] = cached
         return None if cached is None or isinstance(cached, HttpError) else cached
 
     async def _lookup(

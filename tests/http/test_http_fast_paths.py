@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from typing import cast
 from unittest import mock
@@ -20,10 +21,13 @@ from http_support import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from di_backend.http import ListenOptions
+from di_backend.http._auth import DefaultAuthService
 from di_backend.http._errors import AuthenticationError
+from di_backend.http._http_auth import DefaultHttpAuthService
 from di_backend.http._jwks_client import JwksCache
 from di_backend.http._keys import KeyStore
 from di_backend.http._plugin_tokens import PluginTokenHandler, VerifiedPluginToken
@@ -144,6 +148,49 @@ class TestVerificationCache:
             ):
                 await pong.authenticate(token)
         assert (token, False) not in pong._verified
+
+
+class TestVerifiedTokenShortcut:
+    async def test_a_token_verified_before_skips_authenticate_until_it_expires(
+        self, make_backend: BackendMaker
+    ) -> None:
+        """A request's token the auth service verified earlier needs no authenticate call."""
+        backend = await make_backend()
+        pong = backend.add_plugin("pong")
+        token, _ = backend.tokens.issue(source_plugin_id="ping", target_plugin_id="pong")
+
+        def request() -> HTTPConnection:
+            headers = [(b"authorization", f"Bearer {token}".encode())]
+            return HTTPConnection({**_scope(headers), "state": {}})
+
+        first = await pong.http_auth.credentials(request(), allow=["service"])  # verifies
+        calls: list[str] = []
+        original = pong.auth.authenticate
+
+        async def counting(
+            token: str, *, allow_limited_access: bool = False
+        ) -> BackstageCredentials[BackstagePrincipal]:
+            calls.append(token)
+            return await original(token, allow_limited_access=allow_limited_access)
+
+        with mock.patch.object(pong.auth, "authenticate", counting):
+            again = await pong.http_auth.credentials(request(), allow=["service"])
+            assert calls == []
+            assert again is first
+            assert first.expires_at is not None
+            pong.auth._verified[(token, False)] = (first, time.time() - 1)  # expired
+            renewed = await pong.http_auth.credentials(request(), allow=["service"])
+        assert calls == [token]
+        assert renewed.principal.subject == "plugin:ping"
+
+    async def test_a_subclass_of_the_auth_service_is_always_asked(self) -> None:
+        """Only the default auth service's cache is read directly; a subclass authenticates."""
+
+        class Custom(DefaultAuthService):
+            pass
+
+        custom = Custom.__new__(Custom)
+        assert DefaultHttpAuthService(custom)._verified is None
 
 
 def _scope(headers: list[tuple[bytes, bytes]]) -> Scope:
