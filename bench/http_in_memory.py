@@ -78,7 +78,9 @@ class MemoryTransport(asyncio.Transport):
 
 async def per_request_us(app: ASGIApp, request: bytes, body: bytes, n: int, runs: int) -> float:
     """Best of ``runs``: microseconds per request of ``app`` behind uvicorn's h11 protocol."""
-    config = uvicorn.Config(app, http="h11", access_log=False, log_level="error", lifespan="off")
+    config = uvicorn.Config(
+        app, http="h11", interface="asgi3", access_log=False, log_level="error", lifespan="off"
+    )
     config.load()
     protocol = guarded_protocol(ServerLimits())(
         config=config, server_state=ServerState(), app_state={}

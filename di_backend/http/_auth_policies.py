@@ -10,6 +10,7 @@ from typing import Literal
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
+from di_backend._http_credentials import CredentialsCheck
 from di_backend.http._errors import RouterError
 from di_backend.services._credentials import AuthPolicyAllow
 from di_backend.services._http import HttpAuthService
@@ -120,7 +121,9 @@ class CredentialsBarrier:
         """Return if the request may pass; raise the 401/403 error otherwise."""
         limited = self.credentials_needed(_relative_path(scope))
         if limited is not None:
-            await self.require_credentials(scope, allow_limited_access=limited)
+            pending = self.require_credentials(scope, allow_limited_access=limited)
+            if pending is not None:
+                await pending
 
     def credentials_needed(self, relative_path: str) -> bool | None:
         """What :meth:`check` asks of a request to ``relative_path`` (relative to the plugin).
@@ -142,12 +145,22 @@ class CredentialsBarrier:
                 cookie = True  # the only other kind: "user-cookie"
         return cookie
 
-    def require_credentials(self, scope: Scope, *, allow_limited_access: bool) -> Awaitable[object]:
-        """Await it: raises the 401/403 error unless the request has user or service credentials.
+    def require_credentials(
+        self, scope: Scope, *, allow_limited_access: bool
+    ) -> Awaitable[object] | None:
+        """``None`` if the request may pass, else await it: it raises the 401/403 error.
 
-        The ``credentials`` call itself, returned rather than awaited here: one coroutine
-        less per request.
+        ``None`` when the HTTP auth service already knows the request's user or service
+        credentials without a coroutine (:meth:`CredentialsCheck._known`: a token its
+        auth service verified before); otherwise the ``credentials`` call itself, returned
+        rather than awaited here: one coroutine less per request either way.
         """
-        return self._http_auth.credentials(
-            HTTPConnection(scope), allow=_USER_OR_SERVICE, allow_limited_access=allow_limited_access
+        request = HTTPConnection(scope)
+        http_auth = self._http_auth
+        if isinstance(http_auth, CredentialsCheck):
+            known = http_auth._known(request, allow_limited_access=allow_limited_access)
+            if known is not None and known.allowed_by(_USER_OR_SERVICE):
+                return None
+        return http_auth.credentials(
+            request, allow=_USER_OR_SERVICE, allow_limited_access=allow_limited_access
         )

@@ -10,7 +10,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from di_backend.http._errors import error_name_for, status_code_for
 from di_backend.services import LoggerService
 
-__all__ = ["ANSWERED", "ERROR_LOGGER", "ErrorHandlerMiddleware", "error_body", "send_error"]
+__all__ = [
+    "ANSWERED",
+    "ERROR_LOGGER",
+    "ErrorHandlerMiddleware",
+    "answer_failure",
+    "error_body",
+    "send_error",
+    "start_tracker",
+]
 
 ANSWERED = "di_backend.error_answered"
 """Scope key an inner app sets to the error it already answered (then re-raised)."""
@@ -73,6 +81,58 @@ class _StartTracker:
 _STARTS = frozenset(("http.response.start", "websocket.accept"))
 
 
+def start_tracker(send: Send) -> _StartTracker:
+    """The ``send`` to hand on: it notes whether the response has started.
+
+    Nested handlers (the root router's around a plugin router's) share the outer
+    tracker when it is the very send they were given: one wrapper per request.
+    """
+    return send if isinstance(send, _StartTracker) and not send.started else _StartTracker(send)
+
+
+async def answer_failure(
+    scope: Scope,
+    send: Send,
+    tracker: _StartTracker,
+    error: Exception,
+    logger: LoggerService | None,
+) -> bool:
+    """Answer ``error`` with its JSON error response, or log it; ``True``: re-raise it.
+
+    ``send`` is the one the handler was given, ``tracker`` the one it handed on. The
+    logger is the scope's :data:`ERROR_LOGGER` if an inner router set one, else
+    ``logger``. An error raised after the response started can only be logged, and
+    is re-raised.
+    """
+    logger = scope.get(ERROR_LOGGER, logger)
+    started = tracker.started
+    if started and scope.get(ANSWERED) is error:
+        # An inner app (FastAPI's ServerErrorMiddleware) sent our JSON 500 and
+        # re-raised: log it once, as any 5xx, and end here.
+        if logger is not None:
+            logger.error(
+                f"Request failed with status 500: {scope.get('method', '')} {_request_url(scope)}",
+                error,
+            )
+        return False
+    if started:
+        if logger is not None:
+            logger.error(
+                f"Request failed after the response started: "
+                f"{scope.get('method', '')} {_request_url(scope)}",
+                error,
+            )
+        return True
+    status = status_code_for(error)
+    if status >= 500 and logger is not None:
+        logger.error(
+            f"Request failed with status {status}: {scope.get('method', '')} {_request_url(scope)}",
+            error,
+        )
+    await send_error(scope, send, error)
+    return False
+
+
 class ErrorHandlerMiddleware:
     """ASGI middleware that answers with a JSON error when the wrapped app raises.
 
@@ -91,39 +151,9 @@ class ErrorHandlerMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self._app(scope, receive, send)
             return
-        # Nested handlers (the root router's around a plugin router's) share the outer
-        # tracker when it is the very send they were given: one wrapper per request.
-        tracker = (
-            send if isinstance(send, _StartTracker) and not send.started else _StartTracker(send)
-        )
+        tracker = start_tracker(send)
         try:
             await self._app(scope, receive, tracker)
         except Exception as error:
-            logger = scope.get(ERROR_LOGGER, self._logger)
-            started = tracker.started
-            if started and scope.get(ANSWERED) is error:
-                # An inner app (FastAPI's ServerErrorMiddleware) sent our JSON 500 and
-                # re-raised: log it once, as any 5xx, and end here.
-                if logger is not None:
-                    logger.error(
-                        f"Request failed with status 500: "
-                        f"{scope.get('method', '')} {_request_url(scope)}",
-                        error,
-                    )
-                return
-            if started:
-                if logger is not None:
-                    logger.error(
-                        f"Request failed after the response started: "
-                        f"{scope.get('method', '')} {_request_url(scope)}",
-                        error,
-                    )
+            if await answer_failure(scope, send, tracker, error, self._logger):
                 raise
-            status = status_code_for(error)
-            if status >= 500 and logger is not None:
-                logger.error(
-                    f"Request failed with status {status}: "
-                    f"{scope.get('method', '')} {_request_url(scope)}",
-                    error,
-                )
-            await send_error(scope, send, error)

@@ -201,7 +201,9 @@ class DefaultHttpRouter:
             await self._gate.wait()
         limited = self._barrier.credentials_needed(relative)
         if limited is not None:
-            await self._barrier.require_credentials(scope, allow_limited_access=limited)
+            pending = self._barrier.require_credentials(scope, allow_limited_access=limited)
+            if pending is not None:
+                await pending
         scope[REQUEST_CONTEXT] = self._context
         apps = self._apps
         last = len(apps) - 1

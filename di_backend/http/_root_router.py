@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from di_backend.errors import BackendStateError, ConflictError
-from di_backend.http._error_handler import ErrorHandlerMiddleware, send_error
+from di_backend.http._error_handler import answer_failure, send_error, start_tracker
 from di_backend.http._errors import NotFoundError, RouterError
 from di_backend.http._health import HEALTH_PATHS, HealthEndpoints
 from di_backend.http._plugin_router import DefaultHttpRouter
@@ -54,7 +54,7 @@ class DefaultRootHttpRouter:
         self._mounts: list[_Mount] = []
         self._server: HttpServer | None = None
         self._health = None if health is None else HealthEndpoints(health, health_headers)
-        self._app = ErrorHandlerMiddleware(self._dispatch, logger=logger)
+        self._logger = logger
 
     @property
     def server(self) -> HttpServer | None:
@@ -109,27 +109,35 @@ class DefaultRootHttpRouter:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
-        await self._app(scope, receive, send)
+        await self._serve(scope, receive, send)
 
     @property
     def asgi_entry(self) -> ASGIApp:
         """What :meth:`__call__` calls: the server calls it directly, one call less."""
-        return self._app
+        return self._serve
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # ErrorHandlerMiddleware's behaviour around the dispatch, in one coroutine: every
+        # request passes here, and a handler wrapping a dispatch would be two.
         if scope["type"] not in ("http", "websocket"):
             return
-        path: str = scope["path"]
-        if path in HEALTH_PATHS and self._health is not None and self._health.matches(scope):
-            await self._health(scope, receive, send)
-            return
-        lowered = path.lower()
-        for mount in self._mounts:
-            if lowered.startswith(mount.below) or lowered == mount.prefix:
-                # updated in place, as Starlette's Mount does
-                scope["root_path"] = str(scope.get("root_path", "")) + path[: len(mount.prefix)]
-                await mount.app(scope, receive, send)
+        tracker = start_tracker(send)
+        try:
+            path: str = scope["path"]
+            if path in HEALTH_PATHS and self._health is not None and self._health.matches(scope):
+                await self._health(scope, receive, tracker)
                 return
-        method = scope.get("method", "WEBSOCKET")
-        msg = f"No route for {method} {path}: nothing is mounted at this path"
-        await send_error(scope, send, NotFoundError(msg))
+            lowered = path.lower()
+            for mount in self._mounts:
+                if lowered.startswith(mount.below) or lowered == mount.prefix:
+                    # updated in place, as Starlette's Mount does
+                    root_path = str(scope.get("root_path", ""))
+                    scope["root_path"] = root_path + path[: len(mount.prefix)]
+                    await mount.app(scope, receive, tracker)
+                    return
+            method = scope.get("method", "WEBSOCKET")
+            msg = f"No route for {method} {path}: nothing is mounted at this path"
+            await send_error(scope, tracker, NotFoundError(msg))
+        except Exception as error:
+            if await answer_failure(scope, send, tracker, error, self._logger):
+                raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import inspect
 import math
 import socket
 from datetime import timedelta
@@ -138,6 +139,9 @@ class HttpServer:
             host=listen.host,
             port=listen.port,
             http=guarded_protocol(self.limits),
+            # uvicorn's "auto" takes a bound coroutine method (the root router's entry)
+            # for an ASGI 2 app; a coroutine function is an ASGI 3 app
+            interface="asgi3" if inspect.iscoroutinefunction(app) else "auto",
             ws="none",
             lifespan="off",
             log_config=None,
