@@ -1055,8 +1055,8 @@ def w4_that_depends(g, fake):
 
 # --------------------------------------------------------------------------
 # di_backend (added to the shared harness; everything else in this file is the
-# harness from ../shared/bench/peers.py, unchanged).  W2 only: the plugin-scoping
-# shape is the one di_backend's issue sets a target on.
+# harness from ../shared/bench/peers.py, unchanged).  W1, W1S, W2 and W4 for the
+# public API, W2 for the container alone.
 #
 #   di_backend            the public API: a backend with one plugin per plugin id,
 #                         whose init injects the five plugin services; timed =
@@ -1067,7 +1067,7 @@ def w4_that_depends(g, fake):
 #   di_backend-container  the same refs and factories through di_backend's
 #                         container alone (ServiceRegistry + ServiceContainer:
 #                         validation, the dependency-injector providers, a
-#                         container per plugin), like the peers' containers.
+#                         dict of cells per plugin), like the peers' containers.
 #
 # The harness's PluginMeta (with .plugin_id) is a plugin-scoped service made from
 # di_backend's core.pluginMetadata, so each plugin builds six instances (five
@@ -1324,7 +1324,8 @@ LIBS = {lib.name: lib for lib in [
          "not applicable (services are injected at init, not resolved per call).", "di_backend"),
     _lib("di_backend-container", "di_backend", "import di_backend._container", True,
          "W2 only. The same refs and factories through di_backend's ServiceRegistry + "
-         "ServiceContainer (dependency-injector Singletons, a DynamicContainer per plugin).",
+         "ServiceContainer (dependency-injector providers: a cell per root service, a "
+         "`Factory` template per plugin-scoped ref, a dict of cells per plugin).",
          "di_backend_container"),
 ]}
 
