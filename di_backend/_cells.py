@@ -288,8 +288,10 @@ class CellBase:
         for name, multiton, dep in zip(binding.names, binding.multiton, self._deps, strict=False):
             if multiton and type(dep) in (list, tuple):
                 kwargs[name] = [await resolve_value(i) for i in cast("list[object]", dep)]
+            elif isinstance(dep, CellBase):  # resolve_value inlined: one coroutine less
+                kwargs[name] = dep._value if dep._state == _DONE else await dep.get()
             else:
-                kwargs[name] = await resolve_value(dep)
+                kwargs[name] = dep  # a plain value: an Object provider's, or an override's
         return kwargs
 
     async def _wait_or_raise(self) -> object:
