@@ -42,7 +42,10 @@ async def _three(a: object, b: object, c: object) -> object:
 _BY_ARITY: list[Callable[..., object]] = [_none, _one, _two, _three]
 
 
-def _factory(ref: ServiceRef[object], deps: list[ServiceRef[object]]) -> ServiceFactory[object]:
+_AnyRef = ServiceRef[object] | MultitonServiceRef[object]
+
+
+def _factory(ref: _AnyRef, deps: list[_AnyRef]) -> ServiceFactory[object]:
     template = _BY_ARITY[len(deps)]
     assert isinstance(template, types.FunctionType)
     func = types.FunctionType(
@@ -145,46 +148,66 @@ def _collected_the_long_way(registry: ServiceRegistry) -> list[ServiceFactory[ob
     return [factory for service_id in ids for factory in registry._installed_for(service_id)]
 
 
-_MANY: list[MultitonServiceRef[object]] = [
-    create_service_ref(id=f"shortcut.many{index}", scope="root", multiton=True)
-    for index in range(2)
+def _registry_from(
+    steps: list[tuple[str, int, list[int]]],
+    refs: list[_AnyRef],
+    check: Callable[[ServiceRegistry], None] | None = None,
+) -> ServiceRegistry:
+    """A registry from ``(table, ref index, dependency indexes)`` steps, in order.
+
+    The defaults first (one per singleton ref), then the added and loaded factories; a
+    second singleton factory the registry refuses is skipped; ``"check"`` calls ``check``.
+    """
+
+    def factory(index: int, deps: list[int]) -> ServiceFactory[object]:
+        return _factory(refs[index], [refs[dep] for dep in deps])
+
+    defaults: list[ServiceFactory[object]] = []
+    for table, index, deps in steps:
+        if table == "default" and (
+            refs[index].multiton or all(f.service is not refs[index] for f in defaults)
+        ):
+            defaults.append(factory(index, deps))
+    registry = ServiceRegistry(defaults)
+    for table, index, deps in steps:
+        try:
+            if table == "added":
+                registry.add(factory(index, deps))
+            elif table == "loaded":
+                registry.add_from_loader(factory(index, deps), "loader")
+            elif table == "check" and check is not None:
+                check(registry)
+        except ConflictError:
+            continue  # a second singleton factory: refused, as it should be
+    return registry
+
+
+# plugin-scoped, so that any of them may depend on any other: 0-3 singletons, 4-5 multitons
+_PLUGIN_REFS: list[_AnyRef] = [
+    *[create_service_ref(id=f"shortcut.cycle{index}", scope="plugin") for index in range(4)],
+    *[
+        create_service_ref(id=f"shortcut.cycles{index}", scope="plugin", multiton=True)
+        for index in range(2)
+    ],
 ]
+# (table, ref index, dependency indexes) steps for _registry_from
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["default", "added", "loaded", "check"]),
+        st.integers(0, 5),
+        st.lists(st.integers(0, 5), max_size=3, unique=True),
+    ),
+    max_size=12,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["default", "added", "loaded"]),
-            st.integers(0, 5),  # 0-3: singleton refs, 4-5: multiton refs
-        ),
-        max_size=12,
-    )
-)
+@given(_STEPS)
 def test_collecting_the_factories_agrees_with_the_long_way(
-    placements: list[tuple[str, int]],
+    steps: list[tuple[str, int, list[int]]],
 ) -> None:
     """Every installed factory is collected once, in the order the long way collects them."""
-    refs: list[ServiceRef[object] | MultitonServiceRef[object]] = [*_REFS[:4], *_MANY]
-
-    def factory(index: int) -> ServiceFactory[object]:
-        return create_service_factory(refs[index], _none)
-
-    defaults: list[ServiceFactory[object]] = []
-    for table, index in placements:
-        if table == "default" and (
-            index >= 4 or all(f.service is not refs[index] for f in defaults)
-        ):
-            defaults.append(factory(index))
-    registry = ServiceRegistry(defaults)
-    for table, index in placements:
-        try:
-            if table == "added":
-                registry.add(factory(index))
-            elif table == "loaded":
-                registry.add_from_loader(factory(index), "loader")
-        except ConflictError:
-            continue  # a second singleton factory: refused, as it should be
+    registry = _registry_from(steps, _PLUGIN_REFS)
     assert registry._collect_factories() == _collected_the_long_way(registry)
 
 
@@ -199,56 +222,15 @@ def _has_cycle_the_long_way(registry: ServiceRegistry) -> bool:
     return bool(list(graph.detect_circular_dependencies()))
 
 
-# plugin-scoped, so that any of them may depend on any other
-_CYCLE_REFS: list[ServiceRef[object] | MultitonServiceRef[object]] = [
-    *[create_service_ref(id=f"shortcut.cycle{index}", scope="plugin") for index in range(4)],
-    *[
-        create_service_ref(id=f"shortcut.cycles{index}", scope="plugin", multiton=True)
-        for index in range(2)
-    ],
-]
-
-
 @settings(max_examples=400, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["default", "added", "loaded", "check"]),
-            st.integers(0, 5),  # 0-3: singleton refs, 4-5: multiton refs
-            st.lists(st.integers(0, 5), max_size=3, unique=True),
-        ),
-        max_size=12,
-    )
-)
+@given(_STEPS)
 def test_the_cycle_shortcut_agrees_with_a_full_search(
     steps: list[tuple[str, int, list[int]]],
 ) -> None:
     """The cycle check raises exactly when a full search of the installed graph finds a cycle."""
     from di_backend.errors import CircularDependencyError
 
-    refs = _CYCLE_REFS
-    by_arity: list[Callable[..., object]] = [_none, _one, _two, _three]
-
-    def factory(index: int, deps: list[int]) -> ServiceFactory[object]:
-        template = by_arity[len(deps)]
-        assert isinstance(template, types.FunctionType)
-        func = types.FunctionType(
-            template.__code__,
-            template.__globals__,
-            template.__name__,
-            tuple(inject(refs[dep]) for dep in deps),
-        )
-        return create_service_factory(refs[index], func)
-
-    defaults: list[ServiceFactory[object]] = []
-    for table, index, deps in steps:
-        if table == "default" and (
-            index >= 4 or all(f.service is not refs[index] for f in defaults)
-        ):
-            defaults.append(factory(index, deps))
-    registry = ServiceRegistry(defaults)
-
-    def agrees() -> None:
+    def agrees(registry: ServiceRegistry) -> None:
         cyclic = _has_cycle_the_long_way(registry)
         try:
             registry.check_for_circular_deps()
@@ -257,14 +239,4 @@ def test_the_cycle_shortcut_agrees_with_a_full_search(
         else:
             assert not cyclic
 
-    for table, index, deps in steps:
-        try:
-            if table == "added":
-                registry.add(factory(index, deps))
-            elif table == "loaded":
-                registry.add_from_loader(factory(index, deps), "loader")
-            elif table == "check":
-                agrees()
-        except ConflictError:
-            continue  # a second singleton factory: refused, as it should be
-    agrees()
+    agrees(_registry_from(steps, _PLUGIN_REFS, check=agrees))

@@ -16,6 +16,8 @@ from unittest import mock
 import pytest
 from http_support import (
     BackendMaker,
+    MiniBackend,
+    MiniPlugin,
     fetch,
     make_backend_fixture,  # noqa: F401  # pyright: ignore[reportUnusedImport]
 )
@@ -150,14 +152,25 @@ class TestVerificationCache:
         assert (token, False) not in pong._verified
 
 
+async def _pong_and_tokens(
+    make_backend: BackendMaker, *callers: str
+) -> tuple[MiniBackend, MiniPlugin, tuple[str, ...]]:
+    """A new backend, its plugin ``pong``, and a service token to ``pong`` from each caller."""
+    backend = await make_backend()
+    pong = backend.add_plugin("pong")
+    tokens = tuple(
+        backend.tokens.issue(source_plugin_id=caller, target_plugin_id="pong")[0]
+        for caller in callers
+    )
+    return backend, pong, tokens
+
+
 class TestVerifiedTokenShortcut:
     async def test_a_token_verified_before_skips_authenticate_until_it_expires(
         self, make_backend: BackendMaker
     ) -> None:
         """A request's token the auth service verified earlier needs no authenticate call."""
-        backend = await make_backend()
-        pong = backend.add_plugin("pong")
-        token, _ = backend.tokens.issue(source_plugin_id="ping", target_plugin_id="pong")
+        _, pong, (token,) = await _pong_and_tokens(make_backend, "ping")
 
         def request() -> HTTPConnection:
             headers = [(b"authorization", f"Bearer {token}".encode())]
@@ -374,10 +387,7 @@ class TestCredentialsShortcut:
         """The route's lookup skips work only while the Authorization value is the one parsed."""
         from starlette.requests import HTTPConnection
 
-        backend = await make_backend()
-        pong = backend.add_plugin("pong")
-        first, _ = backend.tokens.issue(source_plugin_id="ping", target_plugin_id="pong")
-        second, _ = backend.tokens.issue(source_plugin_id="pang", target_plugin_id="pong")
+        backend, pong, (first, second) = await _pong_and_tokens(make_backend, "ping", "pang")
         subjects: list[str] = []
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
