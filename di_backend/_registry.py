@@ -217,10 +217,15 @@ class ServiceRegistry:
         resolved = self._resolved.get(ref._id)
         if resolved is not None:
             return resolved
-        factories = self._candidates(ref)
-        if not factories and not ref.multiton:
-            msg = f"No service factory is installed for {ref}"
-            raise MissingDependencyError(msg, (ref._id,))
+        multiton = ref.multiton
+        factories = self._provided(ref._id, multiton)  # _candidates, without its lookup
+        if not factories:
+            fallback = self._default_factory_of(ref)
+            if fallback is not None:
+                factories = [fallback]
+            elif not multiton:
+                msg = f"No service factory is installed for {ref}"
+                raise MissingDependencyError(msg, (ref._id,))
         self._resolved[ref._id] = factories
         return factories
 
@@ -256,9 +261,14 @@ class ServiceRegistry:
 
     def _collect_factories(self) -> list[AnyFactory]:
         defaults, added, loaded = self._defaults, self._added, self._loaded
-        if not added and not loaded:
-            # only defaults: a singleton's entry holds its one factory, a multiton's all
-            return [factory for entry in defaults.values() for factory in entry]
+        if not loaded and not any(service_id in defaults for service_id in added):
+            # no id in two tables (a backend's defaults, and added factories for other
+            # ids, as the instance metadata): a singleton's entry holds its one factory,
+            # a multiton's all of them, in the order of the ids
+            collected = [factory for entry in defaults.values() for factory in entry]
+            if added:
+                collected += [factory for entry in added.values() for factory in entry]
+            return collected
         ids = dict.fromkeys([*defaults, *loaded, *added])
         result: list[AnyFactory] = []
         for service_id in ids:
