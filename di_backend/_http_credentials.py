@@ -21,6 +21,7 @@ from di_backend.services._credentials import (
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
+    from starlette.types import Scope
 
 __all__ = ["CredentialsCheck"]
 
@@ -37,9 +38,12 @@ class CredentialsCheck:
         raise NotImplementedError
 
     def _known(
-        self, request: HTTPConnection, *, allow_limited_access: bool
+        self, scope: Scope, *, allow_limited_access: bool
     ) -> BackstageCredentials[BackstagePrincipal] | None:
-        """What ``_lookup`` returns when it is already known for this request, else ``None``.
+        """What ``_lookup`` returns when it is already known for the request, else ``None``.
+
+        Given the request's ASGI scope: the credentials barrier asks before it builds a
+        request object.
 
         A shortcut without a coroutine (the route asking after the credentials barrier);
         ``None`` just means: ask ``_lookup``.
@@ -88,7 +92,7 @@ class CredentialsCheck:
             NotAllowedError: ``This endpoint does not allow '<type>' credentials`` (403).
         """
         credentials = self._known(
-            request, allow_limited_access=allow_limited_access
+            request.scope, allow_limited_access=allow_limited_access
         ) or await self._lookup(request, allow_limited_access=allow_limited_access)
         if allow is None or credentials.allowed_by(allow):
             return credentials

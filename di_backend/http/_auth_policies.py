@@ -155,12 +155,13 @@ class CredentialsBarrier:
         auth service verified before); otherwise the ``credentials`` call itself, returned
         rather than awaited here: one coroutine less per request either way.
         """
-        request = HTTPConnection(scope)
         http_auth = self._http_auth
         if isinstance(http_auth, CredentialsCheck):
-            known = http_auth._known(request, allow_limited_access=allow_limited_access)
+            known = http_auth._known(scope, allow_limited_access=allow_limited_access)
             if known is not None and known.allowed_by(_USER_OR_SERVICE):
                 return None
         return http_auth.credentials(
-            request, allow=_USER_OR_SERVICE, allow_limited_access=allow_limited_access
+            HTTPConnection(scope),
+            allow=_USER_OR_SERVICE,
+            allow_limited_access=allow_limited_access,
         )

@@ -70,12 +70,11 @@ class DefaultHttpAuthService(CredentialsCheck):
         )
 
     def _known(
-        self, request: HTTPConnection, *, allow_limited_access: bool
+        self, scope: Scope, *, allow_limited_access: bool
     ) -> BackstageCredentials[BackstagePrincipal] | None:
         # What _lookup would return, when it needs no coroutine: the credentials this
         # request already has, or those of a bearer token the auth service verified
         # earlier (the barrier's usual case). None: ask _lookup.
-        scope = request.scope
         state: dict[str, Any] | None = scope.get("state")
         if state is None:
             return None
