@@ -173,12 +173,17 @@ def test_a_global_one_second_task_runs_exactly_once_per_period(replicas: Replica
     time.sleep(10)
     runs = replicas.runs("tick")
     gaps = [b - a for (_, a), (_, b) in itertools.pairwise(runs)]
-    # A double run (two replicas in one period) is two runs milliseconds apart; a run
-    # started late on a loaded machine is followed by the next one sooner (the schedule
-    # is anchored), but never within 0.3 s.
+    # The schedule is anchored, as Backstage's (the next run is due one period after the
+    # previous due time, or now if that has passed): a run started late on a loaded
+    # machine is followed by the next one sooner, right away if it was more than a
+    # period late, so two runs can be milliseconds apart after a stall (a gap of about
+    # two periods before them). A double run (two replicas in one period) is two runs
+    # milliseconds apart after an ordinary gap.
     assert 8 <= len(runs) <= 12, runs
-    assert min(gaps) > 0.3, gaps  # never twice in one period
-    assert max(gaps) < 2.0, gaps  # no period skipped
+    for before, gap in itertools.pairwise(gaps):
+        assert gap > 0.3 or before > 1.7, gaps  # never twice in one period
+    assert gaps[0] > 0.3, gaps  # nor in the first
+    assert max(gaps) < 3.0, gaps  # never more than one period late
     assert len({replica for replica, _ in runs}) >= 2, runs
 
 
