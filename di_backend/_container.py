@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from di_backend._cells import DONE, NEW, Binding, CellBase, Teardowns, resolve_value
 from di_backend._factories import ServiceFactory
+from di_backend._plugin_metadata import PluginMetadata
 from di_backend._refs import AnyServiceRef, Scope
 
 
@@ -89,31 +90,6 @@ __all__ = ["ServiceCell", "ServiceContainer"]
 Provider: TypeAlias = "providers.Provider[object]"
 PLUGIN_METADATA_ID = "core.pluginMetadata"
 T = TypeVar("T")
-
-
-class _PluginMetadata:
-    """The per-plugin ``core.pluginMetadata`` object.
-
-    It also carries ``_resolve_service``, the backend's way to get this plugin's
-    instance of any ref at request time (``di_backend.fastapi.service``); it is
-    private to the package.
-    """
-
-    __slots__ = ("_container", "_plugin_id")
-
-    def __init__(self, plugin_id: str, container: ServiceContainer) -> None:
-        self._plugin_id = plugin_id
-        self._container = container
-
-    def get_id(self) -> str:
-        """Return the plugin id."""
-        return self._plugin_id
-
-    async def _resolve_service(self, ref: AnyServiceRef) -> object:
-        return await self._container.get(ref, self._plugin_id)
-
-    def __repr__(self) -> str:
-        return f"PluginMetadata({self._plugin_id!r})"
 
 
 # calling the base initialiser directly skips a super() lookup per cell
@@ -279,7 +255,7 @@ class ServiceContainer:
 
     def _plugin_container(self, plugin_id: str) -> PluginProviders:
         container: PluginProviders = {
-            PLUGIN_METADATA_ID: providers.Object(_PluginMetadata(plugin_id, self))
+            PLUGIN_METADATA_ID: providers.Object(PluginMetadata(plugin_id, self))
         }
         self._plugins[plugin_id] = container
         return container

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from di_backend._factories import ServiceFactory
 from di_backend._graph import DependencyGraph, is_acyclic
 from di_backend._inject import Dependency
-from di_backend._refs import AnyServiceRef, Scope, _BaseServiceRef
+from di_backend._missing_deps import Chains, missing_messages
+from di_backend._refs import AnyServiceRef, _BaseServiceRef
 from di_backend.errors import (
     BackendStateError,
     CircularDependencyError,
@@ -70,9 +71,10 @@ class ServiceRegistry:
         self._loaded: dict[str, list[tuple[AnyFactory, str]]] = {}
         self._default_factories: dict[object, AnyFactory] = {}
         self._resolved: dict[str, list[AnyFactory]] = {}
-        self._missing_cache: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {}
-        # answers of is_available / _missing_below; cleared whenever a factory is added
+        # answers of is_available and of the missing-dependency walk (_missing_deps),
+        # cleared whenever a factory is added
         self._available: dict[str, bool] = {}
+        self._missing_cache: dict[str, Chains] = {}
         self._all: list[AnyFactory] | None = None
         self._complete: bool | None = None  # see installed_deps_complete
         # dependency-injector (and the optional integrations its wiring module imports)
@@ -318,33 +320,6 @@ class ServiceRegistry:
             raise CircularDependencyError(msg, tuple(cycles))
         self._acyclic = True
 
-    def _missing_below(
-        self, ref: AnyServiceRef
-    ) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-        """``(chain, missing dep ids)`` for every factory ``ref`` transitively needs.
-
-        ``chain`` runs from ``ref``'s id down to the service whose factory lacks
-        the ``missing`` dependencies.
-        """
-        cached = self._missing_cache.get(ref._id)
-        if cached is not None:
-            return cached
-        self._missing_cache[ref._id] = ()  # cycles were rejected before; this guards re-entry
-        problems: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-        for factory in self._candidates(ref):
-            missing = tuple(d._id for d in factory._deps if not self.is_available(d))
-            if missing:
-                problems.append(((factory._service._id,), missing))
-            for dep in factory._deps:
-                if self.is_available(dep):
-                    problems.extend(
-                        ((factory._service._id, *chain), below)
-                        for chain, below in self._missing_below(dep)
-                    )
-        result = tuple(dict.fromkeys(problems))
-        self._missing_cache[ref._id] = result
-        return result
-
     def installed_deps_complete(self) -> bool:
         """Whether every dependency of every installed factory has an installed factory.
 
@@ -389,38 +364,6 @@ class ServiceRegistry:
         """Messages for every factory that ``refs`` need whose dependencies are missing.
 
         As in Backstage, a dependency missing further down is reported through the
-        chain: each service above it failed because creating its dependency did.
+        chain (:func:`di_backend._missing_deps.missing_messages`).
         """
-        messages: list[str] = []
-        complete = self.installed_deps_complete()
-        for ref in refs:
-            if not self.is_available(ref):
-                continue
-            if complete and self._has_factory(ref._id):
-                continue  # installed, and every installed factory's deps are installed
-            for chain, missing in self._missing_below(ref):
-                names = ", ".join(f"'{m}'" for m in missing)
-                message = (
-                    f"Failed to instantiate service '{chain[-1]}' for "
-                    f"'{self._scope_name(chain[-1], plugin_id)}' because the following "
-                    f"dependent services are missing: {names}"
-                )
-                for service_id in reversed(chain[:-1]):
-                    message = (
-                        f"Failed to instantiate service '{service_id}' for "
-                        f"'{self._scope_name(service_id, plugin_id)}' because the factory "
-                        f"function threw an error, MissingDependencyError: {message}"
-                    )
-                messages.append(message)
-        return list(dict.fromkeys(messages))
-
-    def _scope_name(self, service_id: str, plugin_id: str) -> str:
-        return plugin_id if self._scope_of(service_id) is Scope.PLUGIN else "root"
-
-    def _scope_of(self, service_id: str) -> Scope:
-        for table in (self._resolved, self._added, self._defaults):
-            factories = table.get(service_id)
-            if factories:
-                return factories[0]._service._scope
-        loaded = self._loaded.get(service_id)
-        return loaded[0][0]._service._scope if loaded else Scope.PLUGIN
+        return missing_messages(self, refs, plugin_id)

@@ -18,7 +18,8 @@ from di_backend import (
     create_service_ref,
     inject,
 )
-from di_backend._container import ServiceContainer, _PluginMetadata
+from di_backend._container import ServiceContainer
+from di_backend._plugin_metadata import PluginMetadata
 from di_backend.services import PluginMetadataService
 
 MakeBackend = Callable[..., Backend]
@@ -99,7 +100,7 @@ class TestContainers:
         plugins = container_of(backend)._plugins
         for plugin_id in ("a", "b"):
             metadata = plugins[plugin_id]["core.pluginMetadata"]()
-            assert isinstance(metadata, _PluginMetadata)
+            assert isinstance(metadata, PluginMetadata)
             assert metadata.get_id() == plugin_id
 
 
