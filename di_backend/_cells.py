@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from di_backend._factories import ServiceFactory
 from di_backend._inject import CallSpec
-from di_backend._refs import AnyServiceRef, ExtensionPoint, MultitonServiceRef, Scope
+from di_backend._refs import AnyServiceRef, ExtensionPoint, MultitonServiceRef, Scope, ServiceRef
 from di_backend.errors import RootContextError, ServiceInstantiationError, describe_error
 
 __all__ = ["DONE", "NEW", "Binding", "CellBase", "Teardowns", "resolve_value"]
@@ -78,6 +78,10 @@ class Teardowns:
         return failures
 
 
+# ``(False,) * n`` for the usual numbers of dependencies, made once
+_NO_MULTITONS: Final = {n: (False,) * n for n in range(8)}
+
+
 class Binding:
     """What every cell of one factory (or of its root context) shares, in any backend.
 
@@ -110,26 +114,36 @@ class Binding:
         # and, for a per-plugin cell, the plugin id last (passed when a plugin calls
         # its template). Positional injection costs half of keyword injection.
         # (factories cannot depend on extension points; create_service_factory checks)
+        for ref in spec.refs:
+            if type(ref) is not ServiceRef or ref._scope is not Scope.ROOT:
+                break
+        else:  # the usual factory: root services only, no multiton; share the spec's tuples
+            self.root_deps: tuple[AnyServiceRef, ...] = cast("tuple[AnyServiceRef, ...]", spec.refs)
+            self.plugin_deps: tuple[AnyServiceRef, ...] = ()
+            self.names = spec.names
+            self.multiton = _NO_MULTITONS.get(len(spec.refs)) or (False,) * len(spec.refs)
+            self.any_multiton = False
+            self.per_plugin = not context and self.scope is Scope.PLUGIN
+            return
         root: list[AnyServiceRef] = []
         plugin: list[AnyServiceRef] = []
         root_names: list[str] = []
         plugin_names: list[str] = []
         multiton: list[bool] = []
         plugin_multiton: list[bool] = []
-        for dep in spec.deps:
-            ref = dep.ref
+        for name, ref in zip(spec.names, spec.refs, strict=True):
             if isinstance(ref, ExtensionPoint):
                 continue
             if ref._scope is Scope.ROOT:
                 root.append(ref)
-                root_names.append(dep.name)
+                root_names.append(name)
                 multiton.append(isinstance(ref, MultitonServiceRef))
             else:
                 plugin.append(ref)
-                plugin_names.append(dep.name)
+                plugin_names.append(name)
                 plugin_multiton.append(isinstance(ref, MultitonServiceRef))
-        self.root_deps: tuple[AnyServiceRef, ...] = tuple(root)
-        self.plugin_deps: tuple[AnyServiceRef, ...] = tuple(plugin)
+        self.root_deps = tuple(root)
+        self.plugin_deps = tuple(plugin)
         if plugin:
             root_names += plugin_names
             multiton += plugin_multiton

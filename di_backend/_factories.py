@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Generic, Literal, TypeAlias, TypeVar, overload
+from typing import Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 from di_backend._features import BackendFeature
 from di_backend._inject import CallSpec, read_dependencies
@@ -59,9 +59,9 @@ class ServiceFactory(BackendFeature, Generic[T_co]):
             refs: dict[str, AnyServiceRef] = {}
             for spec in (context, call):
                 if spec is not None:
-                    for dep in spec.deps:
-                        if not isinstance(dep.ref, ExtensionPoint):
-                            refs.setdefault(dep.ref.id, dep.ref)
+                    for ref in spec.refs:
+                        if not isinstance(ref, ExtensionPoint):
+                            refs.setdefault(ref._id, ref)
             deps = tuple(refs.values())
         # read on every wiring check and graph build: worked out once (or given by
         # create_service_factory, which reads them while checking the scopes)
@@ -132,8 +132,7 @@ def _checked_deps(service: AnyServiceRef, spec: CallSpec) -> tuple[AnyServiceRef
     """
     refs: dict[str, AnyServiceRef] = {}
     root_service = service._scope is Scope.ROOT
-    for dep in spec.deps:
-        dep_ref = dep.ref
+    for dep_ref in spec.refs:
         if isinstance(dep_ref, ExtensionPoint) or (
             root_service and dep_ref._scope is not Scope.ROOT
         ):
@@ -141,6 +140,8 @@ def _checked_deps(service: AnyServiceRef, spec: CallSpec) -> tuple[AnyServiceRef
             raise AssertionError  # pragma: no cover - _check_scopes raised
         if dep_ref._id not in refs:
             refs[dep_ref._id] = dep_ref
+    if len(refs) == len(spec.refs):
+        return cast("tuple[AnyServiceRef, ...]", spec.refs)  # no duplicates: share the tuple
     return tuple(refs.values())
 
 

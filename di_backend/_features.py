@@ -126,8 +126,8 @@ class _RegistrationPoints:
         if self._init is not None:
             msg = "register_init must only be called once"
             raise RegistrationError(msg)
-        # described on errors only; remembered: inits are read again at every start
-        self._init = read_dependencies(init, what=self._describe, remember=True)
+        # described on errors only
+        self._init = read_dependencies(init, what=self._describe)
         return init
 
 
@@ -147,12 +147,12 @@ class PluginRegistrationPoints(_RegistrationPoints):
         """
         super().register_init(init)
         assert self._init is not None
-        for dep in self._init.deps:
-            if isinstance(dep.ref, ExtensionPoint):
+        for name, ref in zip(self._init.names, self._init.refs, strict=True):
+            if isinstance(ref, ExtensionPoint):
                 msg = (
-                    f"Rejected dependency on extension point {dep.ref.id} from outside of a "
+                    f"Rejected dependency on extension point {ref.id} from outside of a "
                     f"module: the init {self._init.description} of plugin '{self._plugin_id}' "
-                    f"injects it in parameter '{dep.name}', but only modules may use extension "
+                    f"injects it in parameter '{name}', but only modules may use extension "
                     "points; the plugin holds the object it registered, so use that directly"
                 )
                 raise RegistrationError(msg)

@@ -260,22 +260,20 @@ class BackendInitializer:
         container = self.registry.container
         plugin_id = registration.plugin_id
         kwargs: dict[str, object] = {}
-        for dep in registration.init.deps:
-            ref = dep.ref
+        init = registration.init
+        for name, ref in zip(init.names, init.refs, strict=True):
             if isinstance(ref, ExtensionPoint):
                 plan = self._plan
                 assert plan is not None
-                kwargs[dep.name] = plan.extension_points[ref._id][1]
+                kwargs[name] = plan.extension_points[ref._id][1]
                 continue
             # container.get without its coroutine when the provider gives a cell (the usual case)
             provided = container.provide(ref, plugin_id)
             if isinstance(provided, CellBase):
-                kwargs[dep.name] = (
-                    provided._value if provided._state == DONE else await provided.get()
-                )
+                kwargs[name] = provided._value if provided._state == DONE else await provided.get()
             else:
-                kwargs[dep.name] = await container.value_of(provided, ref)
-        result = registration.init.func(**kwargs)
+                kwargs[name] = await container.value_of(provided, ref)
+        result = init.func(**kwargs)
         if type(result) is types.CoroutineType or inspect.isawaitable(result):
             await cast("Awaitable[object]", result)
 

@@ -136,32 +136,62 @@ class CallSpec:
     """A function the container calls, with its dependencies read once (read-only).
 
     A plain slotted class rather than a dataclass: one is made per init and factory.
+    The dependencies are held as two parallel tuples, the parameter names and the
+    refs, which the container reads; :attr:`deps` pairs them up as
+    :class:`Dependency` objects when first asked for (messages and tools), so the
+    usual start makes no object per dependency.
 
     Attributes:
         func: the function.
-        deps: the ``inject(...)`` parameters, in declaration order.
+        names: the ``inject(...)`` parameters' names, in declaration order.
+        refs: the refs they inject, in the same order.
         has_context: whether the first parameter receives a root context.
         description: ``module.qualname`` for messages.
     """
 
-    __slots__ = ("_description", "deps", "func", "has_context")
+    __slots__ = ("_deps", "_description", "func", "has_context", "names", "refs")
 
     def __init__(
         self,
         func: Callable[..., object],
-        deps: tuple[Dependency, ...],
+        names: tuple[str, ...],
+        refs: tuple[AnyRef, ...],
         has_context: bool,
         description: str | None = None,
     ) -> None:
-        """Hold the function, its dependencies, the root-context flag and the description.
+        """Hold the function, its dependencies (names and refs), flag and description.
 
         Without a ``description`` it is worked out from ``func`` when first asked for
         (most specs are never described: only messages and reprs need it).
         """
         self.func = func
-        self.deps = deps
+        self.names = names
+        self.refs = refs
         self.has_context = has_context
         self._description = description
+        self._deps: tuple[Dependency, ...] | None = None
+
+    @staticmethod
+    def from_deps(
+        func: Callable[..., object],
+        deps: tuple[Dependency, ...],
+        has_context: bool,
+        description: str | None = None,
+    ) -> CallSpec:
+        """A spec from :class:`Dependency` objects."""
+        names = tuple([dep.name for dep in deps])
+        spec = CallSpec(func, names, tuple([dep.ref for dep in deps]), has_context, description)
+        spec._deps = deps
+        return spec
+
+    @property
+    def deps(self) -> tuple[Dependency, ...]:
+        """The ``inject(...)`` parameters as :class:`Dependency` objects, in order."""
+        if self._deps is None:
+            self._deps = tuple(
+                [Dependency(name, ref) for name, ref in zip(self.names, self.refs, strict=True)]
+            )
+        return self._deps
 
     @property
     def description(self) -> str:
@@ -171,7 +201,7 @@ class CallSpec:
         return self._description
 
     def _fields(self) -> tuple[object, ...]:
-        return (self.func, self.deps, self.has_context, self.description)
+        return (self.func, self.names, self.refs, self.has_context, self.description)
 
     def __eq__(self, other: object) -> bool:
         """Equal when every field is."""
@@ -235,17 +265,7 @@ def _raw_parameters(func: Callable[..., object]) -> list[tuple[str, object, bool
     return params
 
 
-# The init dependencies last read per code object, with the refs of the markers they
-# were read from: an init made again from the same code with markers for the same refs
-# (an init defined inside ``register``, called at every start; one init shared by many
-# plugins) reuses them, checked ref by ref. Service factories, read once when created,
-# are not remembered, nor functions with keyword-only defaults (a mutable dict).
-# Bounded, emptied when full.
-_READ: dict[types.CodeType, tuple[tuple[object, ...], tuple[Dependency, ...]]] = {}
-_READ_MAX: Final = 512
-
-
-def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
+def _plain_spec(func: object) -> CallSpec | None:
     """The spec of a plain function whose every parameter is ``inject(...)``, else ``None``.
 
     The shortcut of :func:`read_dependencies` for the usual init or factory: a
@@ -256,37 +276,31 @@ def _plain_spec(func: object, *, remember: bool = False) -> CallSpec | None:
         return None
     code = func.__code__
     defaults = func.__defaults__ or ()
-    kwdefaults = func.__kwdefaults__
-    remember = remember and kwdefaults is None
-    if remember:
-        read = _READ.get(code)
-        if read is not None and len(read[0]) == len(defaults):
-            for default, ref in zip(defaults, read[0], strict=False):  # lengths checked above
-                if type(default) is not Injected or default.ref is not ref:
-                    break
-            else:
-                return CallSpec(func, read[1], False)
     argcount = code.co_argcount
     if code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS) or len(defaults) != argcount:
         return None
-    names = code.co_varnames[: argcount + code.co_kwonlyargcount]
-    kw = kwdefaults or {}
-    deps: list[Dependency] = []
-    for index, name in enumerate(names):
-        default = defaults[index] if index < argcount else kw.get(name)
+    kwdefaults = func.__kwdefaults__
+    found: list[AnyRef] = []
+    for default in defaults:
         if type(default) is not Injected:
             return None
-        deps.append(Dependency(name, default.ref))
-    found = tuple(deps)
-    if remember and defaults:
-        if len(_READ) >= _READ_MAX:
-            _READ.clear()
-        _READ[code] = (tuple([dep.ref for dep in found]), found)
-    return CallSpec(func, found, False)
+        found.append(default.ref)
+    if kwdefaults is None:
+        if code.co_kwonlyargcount:
+            return None  # keyword-only parameters without defaults: the long way says so
+        names = code.co_varnames[:argcount]
+    else:
+        names = code.co_varnames[: argcount + code.co_kwonlyargcount]
+        for name in names[argcount:]:
+            default = kwdefaults.get(name)
+            if type(default) is not Injected:
+                return None
+            found.append(default.ref)
+    return CallSpec(func, names, tuple(found), False)
 
 
 def read_dependencies(
-    func: object, *, what: str | Callable[[], str], context: bool = False, remember: bool = False
+    func: object, *, what: str | Callable[[], str], context: bool = False
 ) -> CallSpec:
     """Read the ``inject(...)`` parameters of ``func``.
 
@@ -295,8 +309,6 @@ def read_dependencies(
         what: how messages name it, e.g. ``"init of plugin 'todo'"``, or a function
             returning that (called only when there is a message to write).
         context: the first parameter receives a root context instead of a dependency.
-        remember: reuse what was read from a function with the same code and defaults
-            (for inits, which are read at every start).
 
     Returns:
         The :class:`CallSpec`.
@@ -306,7 +318,7 @@ def read_dependencies(
             or has a parameter without an ``inject(...)`` default.
     """
     if not context:
-        spec = _plain_spec(func, remember=remember)
+        spec = _plain_spec(func)
         if spec is not None:
             return spec
     return _read_parameters(func, what=what if isinstance(what, str) else what(), context=context)
@@ -347,4 +359,4 @@ def _read_parameters(func: object, *, what: str, context: bool) -> CallSpec:
             "parameter (without a default), because the factory has a create_root_context"
         )
         raise InvalidDependencyError(msg)
-    return CallSpec(func, tuple(deps), has_context, description)
+    return CallSpec.from_deps(func, tuple(deps), has_context, description)

@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from di_backend._factories import ServiceFactory
 from di_backend._graph import DependencyGraph, is_acyclic
-from di_backend._inject import Dependency
 from di_backend._missing_deps import Chains, missing_messages
-from di_backend._refs import AnyServiceRef, _BaseServiceRef
+from di_backend._refs import AnyRef, AnyServiceRef, _BaseServiceRef
 from di_backend.errors import (
     BackendStateError,
     CircularDependencyError,
@@ -344,18 +343,17 @@ class ServiceRegistry:
                     return False  # see _has_factory: an entry is never empty
         return True
 
-    def all_installed(self, deps: Iterable[Dependency]) -> bool:
-        """Whether nothing can be missing for ``deps``: a shortcut of :meth:`missing_for`.
+    def all_installed(self, refs: Iterable[AnyRef]) -> bool:
+        """Whether nothing can be missing for ``refs``: a shortcut of :meth:`missing_for`.
 
-        True when every dependency is a service ref with an installed factory and every
+        True when every ref is a service ref with an installed factory and every
         installed factory's dependencies are installed too; then ``missing_for`` finds
         nothing and no ref is unavailable. Anything else (an extension point, a ref
         served only by a default factory loader) answers ``False``: ask the long way.
         """
         if not self.installed_deps_complete():
             return False
-        for dep in deps:
-            ref = dep.ref
+        for ref in refs:
             if not isinstance(ref, _BaseServiceRef) or not self._has_factory(ref._id):
                 return False
         return True

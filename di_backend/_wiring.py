@@ -14,9 +14,8 @@ from typing import cast
 from di_backend._factories import ServiceFactory
 from di_backend._features import BackendFeature, BackendModule, BackendPlugin, Registration
 from di_backend._graph import DependencyGraph
-from di_backend._inject import Dependency
 from di_backend._loaders import BackendFeatureLoader, resolve_feature
-from di_backend._refs import ExtensionPoint
+from di_backend._refs import AnyServiceRef, ExtensionPoint
 from di_backend._registry import ServiceRegistry
 from di_backend.errors import (
     CircularDependencyError,
@@ -172,12 +171,12 @@ def _missing_refs(
     extension_points: dict[str, tuple[str, object]],
 ) -> list[str]:
     missing: list[str] = []
-    for dep in registration.init.deps:
-        if isinstance(dep.ref, ExtensionPoint):
-            if dep.ref._id not in extension_points:
-                missing.append(str(dep.ref))
-        elif not registry.is_available(dep.ref):
-            missing.append(str(dep.ref))
+    for ref in registration.init.refs:
+        if isinstance(ref, ExtensionPoint):
+            if ref._id not in extension_points:
+                missing.append(str(ref))
+        elif not registry.is_available(ref):
+            missing.append(str(ref))
     return list(dict.fromkeys(missing))  # a ref injected twice is listed once
 
 
@@ -191,14 +190,14 @@ def _all_wired(
     True when every extension point the init injects is registered by its own plugin
     and :meth:`ServiceRegistry.all_installed` holds for the services.
     """
-    services: list[Dependency] = []
-    for dep in registration.init.deps:
-        if isinstance(dep.ref, ExtensionPoint):
-            owner = extension_points.get(dep.ref._id)
+    services: list[AnyServiceRef] = []
+    for ref in registration.init.refs:
+        if isinstance(ref, ExtensionPoint):
+            owner = extension_points.get(ref._id)
             if owner is None or owner[0] != registration.plugin_id:
                 return False
         else:
-            services.append(dep)
+            services.append(ref)
     return registry.all_installed(services)
 
 
@@ -226,18 +225,18 @@ def _find_problem(
             f"for the following ref(s): {', '.join(missing)}"
         )
         return MissingDependencyError(msg, tuple(missing))
-    for dep in registration.init.deps:
-        if isinstance(dep.ref, ExtensionPoint):
-            owner = extension_points[dep.ref._id][0]
+    for ref in registration.init.refs:
+        if isinstance(ref, ExtensionPoint):
+            owner = extension_points[ref._id][0]
             if owner != registration.plugin_id:
                 msg = (
                     f"Illegal dependency: Module '{registration.module_id}' for plugin "
                     f"'{registration.plugin_id}' attempted to depend on extension point "
-                    f"'{dep.ref._id}' for plugin '{owner}'. Extension points can only be used "
+                    f"'{ref._id}' for plugin '{owner}'. Extension points can only be used "
                     "within their plugin's scope."
                 )
                 return InvalidDependencyError(msg)
-    services = [d.ref for d in registration.init.deps if not isinstance(d.ref, ExtensionPoint)]
+    services = [ref for ref in registration.init.refs if not isinstance(ref, ExtensionPoint)]
     problems = registry.missing_for(services, registration.plugin_id)
     if problems:
         return MissingDependencyError("\n".join(problems))
@@ -255,7 +254,7 @@ def _module_graph(plan: PluginPlan) -> DependencyGraph[Registration] | BaseExcep
             continue
         # only extension point ids order modules: a service id that happens to equal one
         # must not
-        used = [dep.ref._id for dep in module.init.deps if isinstance(dep.ref, ExtensionPoint)]
+        used = [ref._id for ref in module.init.refs if isinstance(ref, ExtensionPoint)]
         nodes.append((module, [ref._id for ref, _ in module.extension_points], used))
     graph = DependencyGraph(nodes)
     cycle = graph.detect_circular_dependency()

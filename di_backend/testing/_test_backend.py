@@ -112,8 +112,8 @@ def _extension_point_modules(
         if not isinstance(feature, BackendModule):
             continue
         registration = feature.get_registration()
-        for dep in registration.init.deps:
-            pair = unclaimed.pop(dep.ref.id, None) if isinstance(dep.ref, ExtensionPoint) else None
+        for ref in registration.init.refs:
+            pair = unclaimed.pop(ref.id, None) if isinstance(ref, ExtensionPoint) else None
             if pair is not None:
                 by_plugin.setdefault(registration.plugin_id, []).append(pair)
     if unclaimed:

@@ -248,12 +248,12 @@ class TestMarkersKeepDataclassSemantics:
             f"CallSpec(func={init!r}, deps={first.deps!r}, has_context=False, "
             f"description={first.description!r})"
         )
-        other = CallSpec(init, (), False, first.description)
+        other = CallSpec(init, (), (), False, first.description)
         assert other != first
         assert Dependency("number", core_services.logger) != first.deps[0]
 
-    def test_functions_made_from_one_code_and_defaults_share_their_dependencies(self) -> None:
-        """An init rebuilt from the same code with markers for the same refs reuses the read."""
+    def test_functions_made_from_one_code_read_their_own_markers(self) -> None:
+        """An init rebuilt from the same code with other markers injects the new refs."""
         import types
 
         from di_backend._inject import read_dependencies
@@ -263,35 +263,20 @@ class TestMarkersKeepDataclassSemantics:
         ) -> None:
             del number, log
 
-        again = types.FunctionType(init.__code__, init.__globals__, "init", init.__defaults__)
-        first = read_dependencies(init, what="init", remember=True)
-        second = read_dependencies(again, what="init", remember=True)
-        assert read_dependencies(again, what="init").deps is not first.deps  # not asked to
-        assert second.func is again
-        assert second.deps is first.deps
-        assert second.deps == (
-            Dependency("number", number_ref),
-            Dependency("log", core_services.logger),
-        )
+        first = read_dependencies(init, what="init")
+        assert first.names == ("number", "log")
+        assert first.refs == (number_ref, core_services.logger)
         other = types.FunctionType(
             init.__code__,
             init.__globals__,
             "init",
             (inject(core_services.logger), inject(number_ref)),
         )
-        assert read_dependencies(other, what="init", remember=True).deps == (
+        assert read_dependencies(other, what="init").deps == (
             Dependency("number", core_services.logger),
             Dependency("log", number_ref),
         )
-        latest = read_dependencies(init, what="init", remember=True)
-        assert latest.deps == first.deps
-        fresh_markers = types.FunctionType(
-            init.__code__,
-            init.__globals__,
-            "init",
-            (inject(number_ref), inject(core_services.logger)),
-        )
-        assert read_dependencies(fresh_markers, what="init", remember=True).deps is latest.deps
+        assert read_dependencies(init, what="init").deps == first.deps
 
     def test_keyword_only_defaults_are_read_every_time(self) -> None:
         """A function with keyword-only defaults is read afresh, so a changed default counts."""
@@ -300,12 +285,10 @@ class TestMarkersKeepDataclassSemantics:
         def init(*, number: int = inject(number_ref)) -> None:
             del number
 
-        assert read_dependencies(init, what="init", remember=True).deps == (
-            Dependency("number", number_ref),
-        )
+        assert read_dependencies(init, what="init").deps == (Dependency("number", number_ref),)
         assert init.__kwdefaults__ is not None
         init.__kwdefaults__["number"] = inject(core_services.logger)
-        assert read_dependencies(init, what="init", remember=True).deps == (
+        assert read_dependencies(init, what="init").deps == (
             Dependency("number", core_services.logger),
         )
 
@@ -321,7 +304,7 @@ class TestMarkersKeepDataclassSemantics:
         assert lazy.description.endswith(
             "test_call_spec_description_is_worked_out_when_first_asked.<locals>.init"
         )
-        eager = CallSpec(init, lazy.deps, False, describe_callable(init))
+        eager = CallSpec.from_deps(init, lazy.deps, False, describe_callable(init))
         assert eager == lazy
         assert hash(eager) == hash(lazy)
 

@@ -84,7 +84,7 @@ def test_all_installed_implies_nothing_missing(
     ]
     registry = ServiceRegistry(factories)
     refs = [_REFS[index] for index in asked]
-    if registry.all_installed([Dependency("a", ref) for ref in refs]):
+    if registry.all_installed(refs):
         assert all(registry.is_available(ref) for ref in refs)
         assert registry.missing_for(refs, "todo") == []
     if registry.installed_deps_complete():  # the start's shortcut for the root services
@@ -93,16 +93,16 @@ def test_all_installed_implies_nothing_missing(
         registry._complete = None
     everything_installed = all(installed for installed, _ in layout)
     if everything_installed:
-        assert registry.all_installed([Dependency("a", ref) for ref in refs])  # the shortcut
+        assert registry.all_installed(refs)  # the shortcut
 
 
 def test_an_extension_point_or_an_uninstalled_ref_takes_the_long_way() -> None:
     """Anything but an installed service ref answers ``False``, so the full check runs."""
     registry = ServiceRegistry([_factory(_REFS[0], [])])
-    assert registry.all_installed([Dependency("a", _REFS[0])])
-    assert not registry.all_installed([Dependency("a", _REFS[0]), Dependency("b", _REFS[1])])
+    assert registry.all_installed([_REFS[0]])
+    assert not registry.all_installed([_REFS[0], _REFS[1]])
     point: ExtensionPoint[object] = create_extension_point(id="shortcut.ep")
-    assert not registry.all_installed([Dependency("a", point)])
+    assert not registry.all_installed([point])
 
 
 _POINTS: list[ExtensionPoint[object]] = [
@@ -137,7 +137,7 @@ def test_the_module_shortcut_agrees_with_the_long_check(
         [Dependency(f"p{i}", _POINTS[index]) for i, index in enumerate(points)]
         + [Dependency(f"s{i}", _REFS[index]) for i, index in enumerate(services)]
     )
-    registration = Registration("todo", "mod", [], CallSpec(_none, deps, False))
+    registration = Registration("todo", "mod", [], CallSpec.from_deps(_none, deps, False))
     problem = _find_problem(registration, registry, extension_points)
     assert _all_wired(registration, registry, extension_points) is (problem is None)
 
